@@ -1,0 +1,42 @@
+/**
+ * tidal-wal: a durable write-ahead log for signal events, on Effect (SPEC §4).
+ *
+ * @since 0.1.0
+ */
+export type { RecoveryReport } from "./internal/recovery/RecoveryReport.ts"
+export type { ReplayedEvents } from "./internal/recovery/ReplayedEvents.ts"
+export type { SegmentInfo } from "./internal/recovery/recover.ts"
+export {
+  F32_MAX,
+  isSignalEvent,
+  ReplayedEvent,
+  SignalEvent,
+  SignalType,
+  validateSignalEvent,
+} from "./SignalEvent.ts"
+export {
+  decodeWalConfig,
+  type GroupCommit,
+  type RecoveryMode,
+  type ReplayMode,
+  type ResolvedWalConfig,
+  WalConfig,
+  type WalConfigInput,
+} from "./WalConfig.ts"
+export {
+  CheckpointError,
+  type CheckpointReason,
+  ClosedError,
+  type ClosedReason,
+  CorruptionError,
+  type CorruptionReason,
+  InvalidConfigError,
+  InvalidEventError,
+  IoError,
+  type IoOperation,
+  isWalError,
+  LockedError,
+  UnsupportedVersionError,
+  type WalError,
+} from "./WalError.ts"
+export { type OpenError, WalHandle, type WalHandleShape } from "./WalHandle.ts"

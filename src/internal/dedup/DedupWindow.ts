@@ -1,0 +1,85 @@
+/**
+ * The dedup window (SPEC §3 "Deduplication"): two key tables, current and previous, rotated by
+ * `Clock` every `dedupWindow`.
+ *
+ * Rotation is computed from the clock whenever the writer asks (`advanceTo`), not by a timer
+ * fiber, so boundaries are exact under `TestClock` and an idle WAL does no work: a key remembered
+ * in window k is a duplicate until the start of window k + 2. Keys enter only through `remember`,
+ * which the writer calls after a batch is durable.
+ */
+import { Clock, Context, Effect, Layer } from "effect"
+import { EVENT_RECORD_BYTES } from "../format/layout.ts"
+import { dedupKeyInto, KEY_WORDS } from "./dedupKey.ts"
+import { KeyTable } from "./KeyTable.ts"
+
+export interface DedupWindowShape {
+  /** Rotates the tables for every window boundary passed by `nowNanos`. */
+  readonly advanceTo: (nowNanos: bigint) => void
+  /** Whether key `index` of `keys` (4 words a key) is in either table. */
+  readonly contains: (keys: Uint32Array, index: number) => boolean
+  /** Adds the first `count` keys of `keys` to the current table. */
+  readonly remember: (keys: Uint32Array, count: number) => void
+  /** Adds the keys of every record in `records` (a batch payload) to the current table. */
+  readonly seed: (records: Uint8Array) => void
+  readonly windowNanos: bigint
+  readonly size: () => number
+  readonly retainedBytes: () => number
+}
+
+export class DedupWindow extends Context.Service<DedupWindow, DedupWindowShape>()("tidal-wal/DedupWindow") {
+  /** A window of `windowNanos`, whose first period starts now (by `Clock`). */
+  static readonly make = (windowNanos: bigint): Effect.Effect<DedupWindowShape> =>
+    Effect.map(Clock.currentTimeNanos, (startNanos) => makeDedupWindow(windowNanos, startNanos))
+
+  static readonly layer = (windowNanos: bigint): Layer.Layer<DedupWindow> =>
+    Layer.effect(DedupWindow, DedupWindow.make(windowNanos))
+}
+
+export const makeDedupWindow = (windowNanos: bigint, startNanos: bigint): DedupWindowShape => {
+  let current = new KeyTable()
+  let previous = new KeyTable()
+  let periodStartNanos = startNanos
+  const seedKeys = new Uint32Array(KEY_WORDS)
+
+  const word = (keys: Uint32Array, i: number): number => keys[i] as number
+
+  return {
+    windowNanos,
+    advanceTo: (nowNanos) => {
+      if (nowNanos - periodStartNanos < windowNanos) return
+      const periods = (nowNanos - periodStartNanos) / windowNanos
+      periodStartNanos += periods * windowNanos
+      if (periods >= 2n) {
+        current.clear()
+        previous.clear()
+        return
+      }
+      const dropped = previous
+      previous = current
+      dropped.clear()
+      current = dropped
+    },
+    contains: (keys, index) => {
+      const base = index * KEY_WORDS
+      const a = word(keys, base)
+      const b = word(keys, base + 1)
+      const c = word(keys, base + 2)
+      const d = word(keys, base + 3)
+      return current.has(a, b, c, d) || previous.has(a, b, c, d)
+    },
+    remember: (keys, count) => {
+      for (let i = 0; i < count; i++) {
+        const base = i * KEY_WORDS
+        current.add(word(keys, base), word(keys, base + 1), word(keys, base + 2), word(keys, base + 3))
+      }
+    },
+    seed: (records) => {
+      for (let offset = 0; offset + EVENT_RECORD_BYTES <= records.byteLength; offset += EVENT_RECORD_BYTES) {
+        dedupKeyInto(records.subarray(offset, offset + EVENT_RECORD_BYTES), seedKeys, 0)
+        current.add(word(seedKeys, 0), word(seedKeys, 1), word(seedKeys, 2), word(seedKeys, 3))
+      }
+    },
+    size: () => current.size + previous.size,
+    retainedBytes: () => current.retainedBytes + previous.retainedBytes,
+  }
+}

@@ -1,0 +1,118 @@
+/**
+ * A set of 128-bit keys in open addressing over one `Uint32Array`: 16 bytes a slot, no objects.
+ *
+ * A JS `Set<string>` costs 53–66 bytes a key and throws past 2^24 entries; this table stays under
+ * 40 bytes a key at any size from a few thousand keys on (grown at 3/4 load, so the load after a
+ * growth is 3/8) and has no cap short of memory. Keys are BLAKE3 output, already uniform, so
+ * their first word is the hash. The all-zero key marks an empty slot and is tracked on the side.
+ */
+
+const WORDS_PER_KEY = 4
+const MIN_CAPACITY = 16
+/** A cleared table larger than this many times its initial size gives its storage back. */
+const SHRINK_FACTOR = 64
+
+export class KeyTable {
+  private slots: Uint32Array
+  private mask: number
+  private count = 0
+  private hasZeroKey = false
+  private readonly initialCapacity: number
+
+  constructor(initialCapacity = 1024) {
+    this.initialCapacity = nextPowerOfTwo(Math.max(MIN_CAPACITY, initialCapacity))
+    this.slots = new Uint32Array(this.initialCapacity * WORDS_PER_KEY)
+    this.mask = this.initialCapacity - 1
+  }
+
+  get size(): number {
+    return this.count + (this.hasZeroKey ? 1 : 0)
+  }
+
+  /** Bytes held by the table's storage. */
+  get retainedBytes(): number {
+    return this.slots.byteLength
+  }
+
+  /** Whether the key made of words a, b, c, d (its bytes read as little-endian u32s) is present. */
+  has(a: number, b: number, c: number, d: number): boolean {
+    if ((a | b | c | d) === 0) return this.hasZeroKey
+    const slots = this.slots
+    let slot = a & this.mask
+    while (true) {
+      const base = slot * WORDS_PER_KEY
+      const sa = slots[base] as number
+      const sb = slots[base + 1] as number
+      const sc = slots[base + 2] as number
+      const sd = slots[base + 3] as number
+      if ((sa | sb | sc | sd) === 0) return false
+      if (sa === a >>> 0 && sb === b >>> 0 && sc === c >>> 0 && sd === d >>> 0) return true
+      slot = (slot + 1) & this.mask
+    }
+  }
+
+  /** Adds the key; returns false if it was already present. */
+  add(a: number, b: number, c: number, d: number): boolean {
+    if ((a | b | c | d) === 0) {
+      const added = !this.hasZeroKey
+      this.hasZeroKey = true
+      return added
+    }
+    if ((this.count + 1) * 4 > (this.mask + 1) * 3) this.grow()
+    const added = insert(this.slots, this.mask, a >>> 0, b >>> 0, c >>> 0, d >>> 0)
+    if (added) this.count++
+    return added
+  }
+
+  /** Empties the table, keeping its storage if it is small enough to be worth reusing. */
+  clear(): void {
+    if (this.mask + 1 > this.initialCapacity * SHRINK_FACTOR) {
+      this.slots = new Uint32Array(this.initialCapacity * WORDS_PER_KEY)
+      this.mask = this.initialCapacity - 1
+    } else {
+      this.slots.fill(0)
+    }
+    this.count = 0
+    this.hasZeroKey = false
+  }
+
+  private grow(): void {
+    const old = this.slots
+    const capacity = (this.mask + 1) * 2
+    const slots = new Uint32Array(capacity * WORDS_PER_KEY)
+    const mask = capacity - 1
+    for (let base = 0; base < old.length; base += WORDS_PER_KEY) {
+      const a = old[base] as number
+      const b = old[base + 1] as number
+      const c = old[base + 2] as number
+      const d = old[base + 3] as number
+      if ((a | b | c | d) !== 0) insert(slots, mask, a, b, c, d)
+    }
+    this.slots = slots
+    this.mask = mask
+  }
+}
+
+// internals
+
+const insert = (slots: Uint32Array, mask: number, a: number, b: number, c: number, d: number): boolean => {
+  let slot = a & mask
+  while (true) {
+    const base = slot * WORDS_PER_KEY
+    const sa = slots[base] as number
+    const sb = slots[base + 1] as number
+    const sc = slots[base + 2] as number
+    const sd = slots[base + 3] as number
+    if ((sa | sb | sc | sd) === 0) {
+      slots[base] = a
+      slots[base + 1] = b
+      slots[base + 2] = c
+      slots[base + 3] = d
+      return true
+    }
+    if (sa === a && sb === b && sc === c && sd === d) return false
+    slot = (slot + 1) & mask
+  }
+}
+
+const nextPowerOfTwo = (n: number): number => 2 ** Math.ceil(Math.log2(n))

@@ -1,0 +1,71 @@
+/**
+ * File-system steps with their durability made explicit, each failure mapped to `IoError`.
+ *
+ * A new name survives a crash only once its directory is synced; a replaced file is whole only
+ * if it was synced before the rename. These helpers spell the steps out once (etcd's `cut()`,
+ * tidwall's `atomicWrite` plus the directory sync it lacks).
+ */
+import { Effect, type FileSystem, type PlatformError, Scope } from "effect"
+import { IoError, type IoOperation } from "../../WalError.ts"
+
+/** Maps a platform failure to `IoError` naming the operation and the path. */
+export const io =
+  (operation: IoOperation, path: string) =>
+  <A, R>(effect: Effect.Effect<A, PlatformError.PlatformError, R>): Effect.Effect<A, IoError, R> =>
+    Effect.mapError(effect, (cause) => new IoError({ operation, path, cause }))
+
+/** fsync of a directory, so that creates, renames and removals in it survive a crash. */
+export const syncDirectory = (fs: FileSystem.FileSystem, dir: string): Effect.Effect<void, IoError> =>
+  Effect.scoped(
+    Effect.flatMap(io("open", dir)(fs.open(dir, { flag: "r" })), (handle) =>
+      io("syncDirectory", dir)(handle.sync),
+    ),
+  )
+
+/** Writes `bytes` to a new file and syncs it; the caller syncs the directory. */
+export const writeFileSynced = (
+  fs: FileSystem.FileSystem,
+  path: string,
+  bytes: Uint8Array,
+  flag: "w" | "wx" = "w",
+): Effect.Effect<void, IoError> =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      const file = yield* io("open", path)(fs.open(path, { flag }))
+      yield* io("write", path)(file.writeAll(bytes))
+      yield* io("sync", path)(file.sync)
+    }),
+  )
+
+/** tmp → sync → rename over `path` → sync the directory (SPEC §2 `checkpoint.meta`). */
+export const atomicReplace = (
+  fs: FileSystem.FileSystem,
+  dir: string,
+  path: string,
+  bytes: Uint8Array,
+): Effect.Effect<void, IoError> =>
+  Effect.gen(function* () {
+    const tmp = `${path}.tmp`
+    yield* writeFileSynced(fs, tmp, bytes)
+    yield* io("rename", path)(fs.rename(tmp, path))
+    yield* syncDirectory(fs, dir)
+  })
+
+/** Opens a file in a scope of its own, so it can be closed before the WAL's scope ends. */
+export const openOwned = (
+  fs: FileSystem.FileSystem,
+  path: string,
+  flag: FileSystem.OpenFlag,
+  scope: Scope.Scope,
+): Effect.Effect<FileSystem.File, IoError> =>
+  io("open", path)(fs.open(path, { flag })).pipe(Scope.provide(scope))
+
+/** Reads a whole file, or `undefined` if it does not exist. */
+export const readFileIfExists = (
+  fs: FileSystem.FileSystem,
+  path: string,
+): Effect.Effect<Uint8Array | undefined, IoError> =>
+  fs.readFile(path).pipe(
+    Effect.catchReason("PlatformError", "NotFound", () => Effect.succeed(undefined)),
+    io("read", path),
+  )

@@ -1,0 +1,190 @@
+/**
+ * Recovery (SPEC §3 "Open, recovery and replay"): scans every segment in order, one at a time,
+ * finds where the valid log ends, applies the recovery plan and collects the replay.
+ *
+ * Nothing is modified until the whole decision is known: a failing mode leaves every byte as it
+ * was, and a truncating one copies to quarantine/ before it cuts.
+ */
+import { Clock, Effect, type FileSystem, type Path } from "effect"
+import type { RecoveryMode, ReplayMode } from "../../WalConfig.ts"
+import { CorruptionError, type IoError, UnsupportedVersionError } from "../../WalError.ts"
+import { readCheckpoint } from "../checkpoint/checkpointStore.ts"
+import { EVENT_RECORD_BYTES } from "../format/layout.ts"
+import { io } from "../fs/durable.ts"
+import { listSegmentFiles, type SegmentFile } from "../segment/segmentCatalog.ts"
+import { type ScanProblem, scanSegment } from "../segment/segmentScanner.ts"
+import { makeQuarantine } from "./quarantine.ts"
+import type { RecoveryReport } from "./RecoveryReport.ts"
+import { ReplayBuilder, type ReplayedEvents } from "./ReplayedEvents.ts"
+import { decideRecovery } from "./recoveryPlan.ts"
+
+/** A segment as the log knows it after recovery. @category models */
+export interface SegmentInfo {
+  readonly name: string
+  readonly path: string
+  readonly sizeBytes: number
+  readonly batchCount: number
+  readonly firstSeq: bigint
+  /** `firstSeq - 1` for a segment without batches. */
+  readonly lastSeq: bigint
+}
+
+export interface RecoveryOptions {
+  readonly dir: string
+  readonly recoveryMode: RecoveryMode
+  readonly replay: ReplayMode
+  /** Batches stamped at or after this time are handed to `onRecentBatch` (dedup seeding). */
+  readonly recentSinceNanos: bigint
+  readonly onRecentBatch: (records: Uint8Array) => void
+}
+
+export interface RecoveredLog {
+  readonly segments: ReadonlyArray<SegmentInfo>
+  readonly checkpoint: bigint
+  readonly lastSeq: bigint
+  readonly replayed: ReplayedEvents
+  readonly report: RecoveryReport
+}
+
+export const recover = (
+  fs: FileSystem.FileSystem,
+  path: Path.Path,
+  options: RecoveryOptions,
+): Effect.Effect<RecoveredLog, IoError | CorruptionError | UnsupportedVersionError> =>
+  Effect.gen(function* () {
+    const startedMillis = yield* Clock.currentTimeMillis
+    const { dir } = options
+    const checkpoint = (yield* readCheckpoint(fs, path, dir)).sequence
+    const files = yield* listSegmentFiles(fs, path, dir)
+    const replay = new ReplayBuilder()
+    const segments: Array<SegmentInfo> = []
+    const quarantined: Array<string> = []
+    let batchesScanned = 0
+    let bytesTruncated = 0
+    let lastSeq = 0n
+
+    for (let index = 0; index < files.length; index++) {
+      const file = files[index] as SegmentFile
+      const isLast = index === files.length - 1
+      const expectedFirstSeq = expectedSeqFor(file, index === 0, lastSeq, checkpoint)
+      const bytes = yield* io("read", file.path)(fs.readFile(file.path))
+      const scan =
+        expectedFirstSeq === file.firstSeq
+          ? scanSegment(bytes, expectedFirstSeq, (batch) => {
+              collectBatch(
+                replay,
+                options,
+                checkpoint,
+                batch.header.firstSeq,
+                batch.header.batchTimestampNanos,
+                batch.payload,
+              )
+            })
+          : nameMismatch(file, expectedFirstSeq)
+      batchesScanned += scan.batchCount
+      replay.seal()
+      if (scan.problem === undefined) {
+        segments.push(segmentInfo(file, bytes.byteLength, scan.batchCount, scan.lastSeq))
+        lastSeq = scan.batchCount > 0 ? scan.lastSeq : lastSeq
+        continue
+      }
+      const decision = decideRecovery(options.recoveryMode, scan.problem, isLast)
+      if (decision === "FailUnsupported" && scan.problem._tag === "Unsupported") {
+        const { offsetBytes, version, flags } = scan.problem
+        return yield* new UnsupportedVersionError({ file: file.path, offsetBytes, version, flags })
+      }
+      if (decision === "Fail") return yield* corruption(file, scan.problem)
+      // Truncating decisions: copy first, then cut.
+      const quarantine = makeQuarantine(fs, path, dir)
+      quarantined.push(yield* quarantine.cutTail(file.path, bytes, scan.validBytes))
+      bytesTruncated += bytes.byteLength - scan.validBytes
+      if (scan.validBytes > 0)
+        segments.push(segmentInfo(file, scan.validBytes, scan.batchCount, scan.lastSeq))
+      if (scan.batchCount > 0) lastSeq = scan.lastSeq
+      for (const later of files.slice(index + 1)) {
+        quarantined.push(yield* quarantine.moveWhole(later.path))
+        bytesTruncated += later.sizeBytes
+      }
+      break
+    }
+
+    const replayed = replay.build()
+    const durationMillis = (yield* Clock.currentTimeMillis) - startedMillis
+    const report: RecoveryReport = {
+      segmentsScanned: files.length,
+      batchesScanned,
+      eventsReplayed: replayed.length,
+      bytesTruncated,
+      filesQuarantined: quarantined,
+      checkpoint,
+      lastSeq,
+      durationMillis,
+    }
+    return { segments, checkpoint, lastSeq, replayed, report }
+  })
+
+// internals
+
+/**
+ * The first sequence number segment `file` must start with. The first segment starts where its
+ * name says, but no later than `checkpoint + 1` (truncation never passes it, so a later start
+ * means segments are missing). Later segments continue the previous one, except that a log cut
+ * below the checkpoint (point-in-time recovery) resumes at `checkpoint + 1`.
+ */
+const expectedSeqFor = (file: SegmentFile, isFirst: boolean, lastSeq: bigint, checkpoint: bigint): bigint => {
+  if (isFirst) return file.firstSeq <= checkpoint + 1n ? file.firstSeq : checkpoint + 1n
+  if (lastSeq < checkpoint && file.firstSeq === checkpoint + 1n) return file.firstSeq
+  return lastSeq + 1n
+}
+
+const nameMismatch = (file: SegmentFile, expectedFirstSeq: bigint) => ({
+  validBytes: 0,
+  batchCount: 0,
+  lastSeq: expectedFirstSeq - 1n,
+  problem: {
+    _tag: "Invalid",
+    offsetBytes: 0,
+    reason: "SegmentNameMismatch",
+    detail: `file name promises sequence number ${file.firstSeq}, the log continues with ${expectedFirstSeq}`,
+  } satisfies ScanProblem,
+})
+
+const collectBatch = (
+  replay: ReplayBuilder,
+  options: RecoveryOptions,
+  checkpoint: bigint,
+  firstSeq: bigint,
+  batchTimestampNanos: bigint,
+  payload: Uint8Array,
+): void => {
+  if (batchTimestampNanos >= options.recentSinceNanos) options.onRecentBatch(payload)
+  if (options.replay === "none") return
+  const lastSeq = firstSeq + BigInt(payload.byteLength / EVENT_RECORD_BYTES) - 1n
+  if (lastSeq <= checkpoint) return
+  const skip = firstSeq > checkpoint ? 0 : Number(checkpoint - firstSeq + 1n)
+  replay.add(payload.subarray(skip * EVENT_RECORD_BYTES), firstSeq + BigInt(skip))
+}
+
+const segmentInfo = (
+  file: SegmentFile,
+  sizeBytes: number,
+  batchCount: number,
+  lastSeq: bigint,
+): SegmentInfo => ({
+  name: file.name,
+  path: file.path,
+  sizeBytes,
+  batchCount,
+  firstSeq: file.firstSeq,
+  lastSeq: batchCount > 0 ? lastSeq : file.firstSeq - 1n,
+})
+
+const corruption = (file: SegmentFile, problem: ScanProblem): CorruptionError =>
+  problem._tag === "Invalid"
+    ? new CorruptionError({
+        file: file.path,
+        offsetBytes: problem.offsetBytes,
+        reason: problem.reason,
+        detail: problem.detail,
+      })
+    : new CorruptionError({ file: file.path, offsetBytes: problem.offsetBytes, reason: "BadMagic" })

@@ -1,0 +1,37 @@
+/**
+ * The segment files of a WAL directory (SPEC §2 "Segment files"), ordered by first sequence number.
+ *
+ * Names are zero-padded, so the order by name is the order by number; files with other names
+ * (LOCK, checkpoint.meta, quarantine/) are not segments and are left alone.
+ */
+import { Effect, type FileSystem, type Path } from "effect"
+import type { IoError } from "../../WalError.ts"
+import { parseSegmentName } from "../format/segmentName.ts"
+import { io } from "../fs/durable.ts"
+
+export interface SegmentFile {
+  readonly name: string
+  readonly path: string
+  /** The first sequence number the file name promises. */
+  readonly firstSeq: bigint
+  readonly sizeBytes: number
+}
+
+export const listSegmentFiles = (
+  fs: FileSystem.FileSystem,
+  path: Path.Path,
+  dir: string,
+): Effect.Effect<ReadonlyArray<SegmentFile>, IoError> =>
+  Effect.gen(function* () {
+    const names = yield* io("list", dir)(fs.readDirectory(dir))
+    const segments: Array<SegmentFile> = []
+    for (const name of names) {
+      const firstSeq = parseSegmentName(name)
+      if (firstSeq === undefined) continue
+      const segmentPath = path.join(dir, name)
+      const info = yield* io("stat", segmentPath)(fs.stat(segmentPath))
+      if (info.type !== "File") continue
+      segments.push({ name, path: segmentPath, firstSeq, sizeBytes: Number(info.size) })
+    }
+    return segments.sort((a, b) => (a.firstSeq < b.firstSeq ? -1 : a.firstSeq > b.firstSeq ? 1 : 0))
+  })

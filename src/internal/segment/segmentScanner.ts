@@ -1,0 +1,101 @@
+/**
+ * Walks the batches of one segment's bytes and reports where its valid prefix ends, and why.
+ *
+ * Pure: recovery, `verify` and the stream reader all use it. Sequence continuity is checked here
+ * too — each batch's `first_seq` must follow the previous one, and the first batch must match the
+ * number the file name promises — because a checksum alone cannot tell a batch from an old copy.
+ */
+import type { CorruptionReason } from "../../WalError.ts"
+import { type BatchHeader, inspectBatch } from "../format/batchCodec.ts"
+import { BATCH_HEADER_BYTES, U64_MAX } from "../format/layout.ts"
+
+export interface ScannedBatch {
+  readonly offsetBytes: number
+  readonly header: BatchHeader
+  /** The batch's payload: `eventCount` records of 21 bytes (a view into the segment's bytes). */
+  readonly payload: Uint8Array
+}
+
+export type ScanProblem =
+  | {
+      readonly _tag: "Invalid"
+      readonly offsetBytes: number
+      readonly reason: CorruptionReason
+      readonly detail: string
+    }
+  | {
+      readonly _tag: "Unsupported"
+      readonly offsetBytes: number
+      readonly version: number
+      readonly flags: number
+    }
+
+export interface SegmentScan {
+  /** Bytes from the start of the segment to the end of its last valid batch. */
+  readonly validBytes: number
+  readonly batchCount: number
+  /** Sequence number of the last event of the last valid batch, or `expectedFirstSeq - 1`. */
+  readonly lastSeq: bigint
+  readonly problem: ScanProblem | undefined
+}
+
+/**
+ * Scans `bytes` from offset 0, expecting its first batch to start at `expectedFirstSeq`, and calls
+ * `onBatch` for every valid batch in order.
+ */
+export const scanSegment = (
+  bytes: Uint8Array,
+  expectedFirstSeq: bigint,
+  onBatch: (batch: ScannedBatch) => void,
+): SegmentScan => {
+  let offset = 0
+  let batchCount = 0
+  let nextSeq = expectedFirstSeq
+  while (offset < bytes.byteLength) {
+    const inspection = inspectBatch(bytes, offset)
+    if (inspection._tag === "Invalid")
+      return stop(offset, batchCount, nextSeq, inspection.reason, inspection.detail)
+    const { header, sizeBytes } = inspection
+    if (inspection._tag === "Unsupported") {
+      const problem: ScanProblem = {
+        _tag: "Unsupported",
+        offsetBytes: offset,
+        version: header.version,
+        flags: header.flags,
+      }
+      return { validBytes: offset, batchCount, lastSeq: nextSeq - 1n, problem }
+    }
+    if (header.firstSeq !== nextSeq) {
+      const reason = offset === 0 ? "SegmentNameMismatch" : "SequenceGap"
+      return stop(offset, batchCount, nextSeq, reason, `first_seq ${header.firstSeq}, expected ${nextSeq}`)
+    }
+    const lastSeq = header.firstSeq + BigInt(header.eventCount) - 1n
+    if (lastSeq > U64_MAX) {
+      return stop(offset, batchCount, nextSeq, "SequenceGap", `last sequence number ${lastSeq} exceeds u64`)
+    }
+    onBatch({
+      offsetBytes: offset,
+      header,
+      payload: bytes.subarray(offset + BATCH_HEADER_BYTES, offset + sizeBytes),
+    })
+    batchCount++
+    nextSeq = lastSeq + 1n
+    offset += sizeBytes
+  }
+  return { validBytes: offset, batchCount, lastSeq: nextSeq - 1n, problem: undefined }
+}
+
+// internals
+
+const stop = (
+  offsetBytes: number,
+  batchCount: number,
+  nextSeq: bigint,
+  reason: CorruptionReason,
+  detail: string,
+): SegmentScan => ({
+  validBytes: offsetBytes,
+  batchCount,
+  lastSeq: nextSeq - 1n,
+  problem: { _tag: "Invalid", offsetBytes, reason, detail },
+})

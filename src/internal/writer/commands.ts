@@ -1,0 +1,98 @@
+/**
+ * The commands that run on the writer fiber, serialised with writes (SPEC §3 "Checkpoint and
+ * truncation"): `checkpoint(seq)` and `truncateBefore(seq)`.
+ *
+ * Running them on the writer means a truncation never races a rotation, and a checkpoint is
+ * checked against the sequence numbers actually durable at that point in the queue.
+ */
+import { Clock, Deferred, Effect, Exit, type FileSystem, type Path } from "effect"
+import { CheckpointError, type IoError } from "../../WalError.ts"
+import { writeCheckpoint } from "../checkpoint/checkpointStore.ts"
+import { segmentsToDelete } from "../checkpoint/truncationPlan.ts"
+import { U64_MAX } from "../format/layout.ts"
+import { io, syncDirectory } from "../fs/durable.ts"
+import type { SegmentAppender } from "../segment/SegmentAppender.ts"
+import type { Command, QueuedFailure } from "./requests.ts"
+import type { WriterState } from "./writerLoop.ts"
+
+export interface CommandContext {
+  readonly fs: FileSystem.FileSystem
+  readonly path: Path.Path
+  readonly dir: string
+  readonly state: WriterState
+  readonly appender: SegmentAppender
+}
+
+/** A command whose caller waits on `done`. */
+export const makeCommand = <A, E>(
+  body: Effect.Effect<A, E>,
+): { readonly command: Command; readonly done: Deferred.Deferred<A, E | QueuedFailure> } => {
+  const done = Deferred.makeUnsafe<A, E | QueuedFailure>()
+  const command: Command = {
+    _tag: "Command",
+    run: Effect.exit(body).pipe(Effect.flatMap((exit) => Effect.sync(() => Deferred.doneUnsafe(done, exit)))),
+    reject: (error) => Deferred.doneUnsafe(done, Exit.fail(error)),
+  }
+  return { command, done }
+}
+
+/** Fails unless `seq` is a u64 bigint (callers from plain JavaScript can pass anything). */
+export const checkSequenceNumber = (seq: unknown): Effect.Effect<bigint, CheckpointError> =>
+  typeof seq === "bigint" && seq >= 0n && seq <= U64_MAX
+    ? Effect.succeed(seq)
+    : Effect.fail(
+        new CheckpointError({
+          reason: "InvalidSequence",
+          requestedSeq: typeof seq === "bigint" ? seq : -1n,
+          limitSeq: U64_MAX,
+        }),
+      )
+
+export const checkpointBody = (
+  context: CommandContext,
+  seq: bigint,
+): Effect.Effect<void, CheckpointError | IoError> =>
+  Effect.gen(function* () {
+    const { state } = context
+    const lastDurableSeq = state.nextSeq - 1n
+    if (seq > lastDurableSeq) {
+      return yield* new CheckpointError({
+        reason: "BeyondDurable",
+        requestedSeq: seq,
+        limitSeq: lastDurableSeq,
+      })
+    }
+    if (seq < state.checkpoint) {
+      return yield* new CheckpointError({
+        reason: "BelowCheckpoint",
+        requestedSeq: seq,
+        limitSeq: state.checkpoint,
+      })
+    }
+    const timestampNanos = yield* Clock.currentTimeNanos
+    yield* writeCheckpoint(context.fs, context.path, context.dir, { sequence: seq, timestampNanos })
+    state.checkpoint = seq
+  })
+
+export const truncateBody = (
+  context: CommandContext,
+  seq: bigint,
+): Effect.Effect<number, CheckpointError | IoError> =>
+  Effect.gen(function* () {
+    const limitSeq = context.state.checkpoint + 1n
+    if (seq > limitSeq) {
+      return yield* new CheckpointError({ reason: "TruncateBeyondCheckpoint", requestedSeq: seq, limitSeq })
+    }
+    const doomed = segmentsToDelete(context.appender.segments(), seq)
+    const deleted = new Set<string>()
+    yield* Effect.forEach(doomed, (segment) =>
+      io(
+        "remove",
+        segment.path,
+      )(context.fs.remove(segment.path)).pipe(Effect.tap(() => Effect.sync(() => deleted.add(segment.name)))),
+    ).pipe(
+      Effect.ensuring(Effect.sync(() => context.appender.dropSegments(deleted))),
+      Effect.andThen(syncDirectory(context.fs, context.dir)),
+    )
+    return deleted.size
+  })

@@ -1,0 +1,76 @@
+/**
+ * What travels through the writer's queue: appends waiting for their batch, and commands that
+ * must run serialised with writes (checkpoint, truncateBefore).
+ *
+ * Each request carries the `Deferred` its caller waits on. Completing a `Deferred` twice is a
+ * no-op, which lets the writer's last-resort error path fail every request it holds without
+ * tracking which ones already completed.
+ */
+import { Deferred, type Effect, Exit } from "effect"
+import type { SignalEvent } from "../../SignalEvent.ts"
+import type { ClosedError, IoError } from "../../WalError.ts"
+
+/** What an append or command can be failed with once it is queued. */
+export type QueuedFailure = ClosedError | IoError
+
+export interface AppendOne {
+  readonly _tag: "AppendOne"
+  readonly event: SignalEvent
+  readonly done: Deferred.Deferred<bigint, QueuedFailure>
+}
+
+/** Part of one `appendAll` call: it completes when every one of its events is durable. */
+export interface AppendMany {
+  readonly _tag: "AppendMany"
+  readonly events: ReadonlyArray<SignalEvent>
+  readonly seqs: Array<bigint>
+  remaining: number
+  readonly done: Deferred.Deferred<ReadonlyArray<bigint>, QueuedFailure>
+}
+
+export interface Command {
+  readonly _tag: "Command"
+  /** Runs on the writer fiber; completes the caller's Deferred itself. */
+  readonly run: Effect.Effect<void>
+  readonly reject: (error: QueuedFailure) => void
+}
+
+export type WriterRequest = AppendOne | AppendMany | Command
+
+export const appendOne = (event: SignalEvent): AppendOne => ({
+  _tag: "AppendOne",
+  event,
+  done: Deferred.makeUnsafe<bigint, QueuedFailure>(),
+})
+
+export const appendMany = (events: ReadonlyArray<SignalEvent>): AppendMany => ({
+  _tag: "AppendMany",
+  events,
+  seqs: new Array<bigint>(events.length),
+  remaining: events.length,
+  done: Deferred.makeUnsafe<ReadonlyArray<bigint>, QueuedFailure>(),
+})
+
+export const reject = (request: WriterRequest, error: QueuedFailure): void => {
+  switch (request._tag) {
+    case "AppendOne":
+      Deferred.doneUnsafe(request.done, Exit.fail(error))
+      return
+    case "AppendMany":
+      Deferred.doneUnsafe(request.done, Exit.fail(error))
+      return
+    case "Command":
+      request.reject(error)
+  }
+}
+
+/** Records the outcome of event `index` of an append (`index` is ignored for `AppendOne`). */
+export const settle = (request: AppendOne | AppendMany, index: number, seq: bigint): void => {
+  if (request._tag === "AppendOne") {
+    Deferred.doneUnsafe(request.done, Exit.succeed(seq))
+    return
+  }
+  request.seqs[index] = seq
+  request.remaining--
+  if (request.remaining === 0) Deferred.doneUnsafe(request.done, Exit.succeed(request.seqs))
+}

@@ -1,0 +1,120 @@
+/**
+ * The single writer fiber (SPEC §3 "Append and group commit"): consumes the request queue, forms
+ * groups by the group-commit policy, and writes each group as batches of at most
+ * `batchMaxEvents`, running commands in queue order between them.
+ *
+ * The default policy is the SPEC's, expressed as an Effect `Schedule`: `Stream.aggregateWithin`
+ * with a sink that completes at `batchMaxEvents` events (or at a command, which must not wait)
+ * and `Schedule.spaced(batchMaxWait)`, whose timer starts at a group's first request — an idle
+ * WAL does not wake up. The eager policy takes whatever is waiting as soon as the previous sync
+ * is done. After a failed write the writer keeps draining, failing every request with
+ * `ClosedError`, so no caller is left waiting.
+ */
+import { type Cause, Duration, Effect, Queue, Schedule, Sink, Stream } from "effect"
+import type { GroupCommit } from "../../WalConfig.ts"
+import type { ClosedError, IoError } from "../../WalError.ts"
+import type { BatchWriter } from "./batchWriter.ts"
+import { reject, type WriterRequest } from "./requests.ts"
+
+export interface WriterState {
+  nextSeq: bigint
+  checkpoint: bigint
+  failure: IoError | undefined
+  shuttingDown: boolean
+}
+
+export interface WriterLoopOptions {
+  readonly queue: Queue.Queue<WriterRequest, Cause.Done>
+  readonly batchWriter: BatchWriter
+  readonly batchMaxEvents: number
+  readonly batchMaxWaitMillis: number
+  readonly groupCommit: GroupCommit
+  readonly state: WriterState
+  readonly closedError: () => ClosedError
+  /** Called with the size of every group taken from the queue, before it is written. */
+  readonly onGroup?: ((requests: number) => void) | undefined
+}
+
+/** Runs until the queue is ended and drained. Never fails: every request is completed. */
+export const runWriterLoop = (options: WriterLoopOptions): Effect.Effect<void> => {
+  const { queue, batchWriter, batchMaxEvents, state } = options
+
+  const failWith = (error: IoError) =>
+    Effect.suspend(() => {
+      state.failure = error
+      return Queue.end(queue)
+    })
+
+  const flush = batchWriter.flush.pipe(Effect.catch(failWith))
+
+  const processGroup = (requests: ReadonlyArray<WriterRequest>): Effect.Effect<void> =>
+    Effect.gen(function* () {
+      options.onGroup?.(requests.length)
+      for (const request of requests) {
+        if (state.failure !== undefined) {
+          reject(request, options.closedError())
+          continue
+        }
+        switch (request._tag) {
+          case "AppendOne":
+            batchWriter.add(request, 0, request.event)
+            if (batchWriter.size() >= batchMaxEvents) yield* flush
+            break
+          case "AppendMany":
+            for (let i = 0; i < request.events.length && state.failure === undefined; i++) {
+              batchWriter.add(request, i, request.events[i] as (typeof request.events)[number])
+              if (batchWriter.size() >= batchMaxEvents) yield* flush
+            }
+            break
+          case "Command":
+            yield* flush
+            if (state.failure !== undefined) reject(request, options.closedError())
+            else yield* request.run
+        }
+      }
+      yield* flush
+    }).pipe(
+      // Last resort against a bug in this loop: no request may be left waiting forever.
+      Effect.onError(() => Effect.sync(() => rejectAll(requests, options.closedError()))),
+    )
+
+  const groups: Stream.Stream<ReadonlyArray<WriterRequest>> =
+    options.groupCommit === "eager"
+      ? Stream.fromQueue(queue).pipe(Stream.chunks)
+      : Stream.fromQueue(queue).pipe(
+          Stream.aggregateWithin(
+            groupSink(batchMaxEvents),
+            Schedule.spaced(Duration.millis(options.batchMaxWaitMillis)),
+          ),
+        )
+
+  return groups.pipe(Stream.runForEach(processGroup))
+}
+
+// internals
+
+interface Group {
+  readonly requests: Array<WriterRequest>
+  events: number
+  hasCommand: boolean
+}
+
+const groupSink = (batchMaxEvents: number) =>
+  Sink.foldArray<Group, WriterRequest>(
+    () => ({ requests: [], events: 0, hasCommand: false }),
+    (group) => group.events < batchMaxEvents && !group.hasCommand,
+    (group, requests) =>
+      Effect.sync(() => {
+        for (const request of requests) {
+          group.requests.push(request)
+          if (request._tag === "AppendOne") group.events++
+          else if (request._tag === "AppendMany") group.events += request.events.length
+          else group.hasCommand = true
+        }
+        return group
+      }),
+  ).pipe(Sink.map((group) => group.requests))
+
+const rejectAll = (requests: ReadonlyArray<WriterRequest>, error: ClosedError): void => {
+  for (const request of requests) reject(request, error)
+}
