@@ -10,7 +10,7 @@
  * is done. After a failed write the writer keeps draining, failing every request with
  * `ClosedError`, so no caller is left waiting.
  */
-import { type Cause, Duration, Effect, Queue, Schedule, Sink, Stream } from "effect"
+import { type Cause, Duration, Effect, Pull, Queue, Schedule, Sink, Stream } from "effect"
 import type { GroupCommit } from "../../WalConfig.ts"
 import type { ClosedError, IoError } from "../../WalError.ts"
 import type { BatchWriter } from "./batchWriter.ts"
@@ -93,27 +93,34 @@ export const runWriterLoop = (options: WriterLoopOptions): Effect.Effect<void> =
 
 // internals
 
-interface Group {
-  readonly requests: Array<WriterRequest>
-  events: number
-  hasCommand: boolean
-}
-
-const groupSink = (batchMaxEvents: number) =>
-  Sink.foldArray<Group, WriterRequest>(
-    () => ({ requests: [], events: 0, hasCommand: false }),
-    (group) => group.events < batchMaxEvents && !group.hasCommand,
-    (group, requests) =>
-      Effect.sync(() => {
-        for (const request of requests) {
-          group.requests.push(request)
-          if (request._tag === "AppendOne") group.events++
-          else if (request._tag === "AppendMany") group.events += request.events.length
-          else group.hasCommand = true
+/**
+ * Completes a group at exactly `batchMaxEvents` events, or right after a command, handing the
+ * rest of a pulled array back as leftovers — so group boundaries do not depend on how the queue
+ * happened to be chunked. Works on whole arrays: no Effect per request.
+ */
+const groupSink = (batchMaxEvents: number): Sink.Sink<ReadonlyArray<WriterRequest>, WriterRequest, WriterRequest> =>
+  Sink.fromTransform((upstream) => {
+    const group: Array<WriterRequest> = []
+    let events = 0
+    return Effect.gen(function* () {
+      while (true) {
+        const requests = yield* upstream
+        for (let i = 0; i < requests.length; i++) {
+          const request = requests[i] as WriterRequest
+          group.push(request)
+          if (request._tag === "AppendOne") events++
+          else if (request._tag === "AppendMany") events += request.events.length
+          else events = batchMaxEvents
+          if (events >= batchMaxEvents) {
+            const rest = requests.slice(i + 1)
+            return isNonEmpty(rest) ? ([group, rest] as const) : ([group] as const)
+          }
         }
-        return group
-      }),
-  ).pipe(Sink.map((group) => group.requests))
+      }
+    }).pipe(Pull.catchDone(() => Effect.succeed([group] as const)))
+  })
+
+const isNonEmpty = <A>(array: ReadonlyArray<A>): array is readonly [A, ...Array<A>] => array.length > 0
 
 const rejectAll = (requests: ReadonlyArray<WriterRequest>, error: ClosedError): void => {
   for (const request of requests) reject(request, error)
