@@ -8,7 +8,12 @@ import fc from "fast-check"
 import { InvalidEventError, isSignalEvent, SignalEvent, SignalType, WalHandle } from "../src/index.ts"
 import { eventFor, nodeLayer, snapshotDir, tempDir } from "./support/wal.ts"
 
-const good = { entityId: 42n, signalType: SignalType.like, weight: 0.5, timestamp: 1_700_000_000_000_000_000n }
+const good = {
+  entityId: 42n,
+  signalType: SignalType.like,
+  weight: 0.5,
+  timestamp: 1_700_000_000_000_000_000n,
+}
 
 const invalidCases: ReadonlyArray<readonly [string, unknown, string]> = [
   ["entityId", -1n, "-1n"],
@@ -25,7 +30,7 @@ const invalidCases: ReadonlyArray<readonly [string, unknown, string]> = [
   ["weight", "0.5", '"0.5"'],
   ["timestamp", -5n, "-5n"],
   ["timestamp", 1_700_000_000_000, "1700000000000"],
-  ["timestamp", undefined, "undefined"]
+  ["timestamp", undefined, "undefined"],
 ]
 
 describe("SignalEvent validation", () => {
@@ -56,7 +61,7 @@ describe("SignalEvent validation", () => {
       assert.strictEqual(notAnObject._tag, "InvalidEventError")
       assert.deepStrictEqual(yield* snapshotDir(dir), before)
       assert.strictEqual(yield* wal.nextSeq, 2n)
-    }).pipe(Effect.provide(nodeLayer))
+    }).pipe(Effect.provide(nodeLayer)),
   )
 
   it("the fast predicate used on append accepts exactly what the Schema accepts", () => {
@@ -65,16 +70,24 @@ describe("SignalEvent validation", () => {
       fc.bigInt({ min: -(2n ** 65n), max: 2n ** 65n }),
       fc.integer({ min: -300, max: 300 }),
       fc.double(),
-      fc.constantFrom(Number.NaN, Number.POSITIVE_INFINITY, 3.4028234663852886e38, 3.4028235e38, undefined, null, "1")
+      fc.constantFrom(
+        Number.NaN,
+        Number.POSITIVE_INFINITY,
+        3.4028234663852886e38,
+        3.4028235e38,
+        undefined,
+        null,
+        "1",
+      ),
     )
     fc.assert(
       fc.property(
         fc.record({ entityId: anyValue, signalType: anyValue, weight: anyValue, timestamp: anyValue }),
         (candidate) => {
           assert.strictEqual(isSignalEvent(candidate), is(candidate))
-        }
+        },
       ),
-      { numRuns: 5000 }
+      { numRuns: 5000 },
     )
   })
 })

@@ -4,23 +4,11 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import fc from "fast-check"
+import type { SignalEvent } from "../../src/index.ts"
 import { encodeBatch, inspectBatch } from "../../src/internal/format/batchCodec.ts"
 import { decodeEventRecord, encodeEventRecord } from "../../src/internal/format/eventRecord.ts"
-import { F32_MAX, type SignalEvent } from "../../src/index.ts"
+import { arbitraryEvent, u64 } from "../support/arbitrary.ts"
 import { decodeBatchForTest } from "../support/decode.ts"
-
-const U64_MAX = 2n ** 64n - 1n
-const u64 = fc.oneof(fc.constantFrom(0n, 1n, U64_MAX, U64_MAX - 1n, 2n ** 63n), fc.bigInt({ min: 0n, max: U64_MAX }))
-const weight = fc.oneof(
-  fc.constantFrom(0, -0, F32_MAX, -F32_MAX, 0.1, 1e-45, -1e-46),
-  fc.double({ min: -F32_MAX, max: F32_MAX, noNaN: true })
-)
-export const arbitraryEvent: fc.Arbitrary<SignalEvent> = fc.record({
-  entityId: u64,
-  signalType: fc.integer({ min: 0, max: 255 }),
-  weight,
-  timestamp: u64
-})
 
 const stored = (e: SignalEvent): SignalEvent => ({ ...e, weight: Math.fround(e.weight) })
 
@@ -34,7 +22,7 @@ describe("format v1 round trips", () => {
         // Encoding the stored value again is exact: f32 rounding is idempotent.
         assert.deepStrictEqual(decodeEventRecord(encodeEventRecord(decoded)), decoded)
       }),
-      { numRuns: 2000 }
+      { numRuns: 2000 },
     )
   })
 
@@ -52,9 +40,9 @@ describe("format v1 round trips", () => {
           assert.strictEqual(decoded.firstSeq, firstSeq)
           assert.strictEqual(decoded.batchTimestampNanos, timestamp)
           assert.deepStrictEqual(decoded.events, events.map(stored))
-        }
+        },
       ),
-      { numRuns: 300 }
+      { numRuns: 300 },
     )
   })
 })

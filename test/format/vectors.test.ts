@@ -4,12 +4,12 @@
 import { existsSync, readFileSync } from "node:fs"
 import { assert, describe, it } from "@effect/vitest"
 import { blake3 as nobleBlake3 } from "@noble/hashes/blake3.js"
-import { decodeBatchForTest } from "../support/decode.ts"
+import { dedupKey } from "../../src/internal/dedup/dedupKey.ts"
 import { encodeBatch, inspectBatch } from "../../src/internal/format/batchCodec.ts"
 import { decodeCheckpoint, encodeCheckpoint } from "../../src/internal/format/checkpointRecord.ts"
 import { decodeEventRecord, encodeEventRecord } from "../../src/internal/format/eventRecord.ts"
 import { parseSegmentName, segmentName } from "../../src/internal/format/segmentName.ts"
-import { dedupKey } from "../../src/internal/dedup/dedupKey.ts"
+import { decodeBatchForTest } from "../support/decode.ts"
 import { fixtureVectorsPath, fromHex, hex, sharedVectorsPath, toEvent, vectors } from "../support/vectors.ts"
 
 describe("format v1 vectors", () => {
@@ -48,7 +48,7 @@ describe("format v1 vectors", () => {
       assert.strictEqual(decoded.batchTimestampNanos, BigInt(v.batchTimestamp))
       assert.deepStrictEqual(
         decoded.events,
-        events.map((e) => ({ ...e, weight: Math.fround(e.weight) }))
+        events.map((e) => ({ ...e, weight: Math.fround(e.weight) })),
       )
     }
   })

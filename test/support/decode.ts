@@ -1,9 +1,10 @@
 /**
  * A plain decoder of one batch, for tests: header fields and events, no checks.
  */
+
+import type { SignalEvent } from "../../src/index.ts"
 import { readBatchHeader } from "../../src/internal/format/batchCodec.ts"
 import { decodeEventRecord } from "../../src/internal/format/eventRecord.ts"
-import type { SignalEvent } from "../../src/index.ts"
 
 export const decodeBatchForTest = (bytes: Uint8Array) => {
   const header = readBatchHeader(new DataView(bytes.buffer, bytes.byteOffset, 64))

@@ -2,10 +2,10 @@
  * Reads a WAL directory's segments back for tests, through the scanner.
  */
 import { Effect, FileSystem, Path } from "effect"
-import { parseSegmentName } from "../../src/internal/format/segmentName.ts"
-import { readEventRecord } from "../../src/internal/format/eventRecord.ts"
-import { scanSegment } from "../../src/internal/segment/segmentScanner.ts"
 import type { ReplayedEvent } from "../../src/index.ts"
+import { readEventRecord } from "../../src/internal/format/eventRecord.ts"
+import { parseSegmentName } from "../../src/internal/format/segmentName.ts"
+import { scanSegment } from "../../src/internal/segment/segmentScanner.ts"
 
 export interface ParsedSegment {
   readonly name: string
@@ -33,7 +33,13 @@ export const readSegments = (dir: string) =>
           events.push({ seq: batch.header.firstSeq + BigInt(i), ...readEventRecord(view, i * 21) })
         }
       })
-      segments.push({ name, firstSeq, batchFirstSeqs, sizeBytes: bytes.byteLength, validBytes: scan.validBytes })
+      segments.push({
+        name,
+        firstSeq,
+        batchFirstSeqs,
+        sizeBytes: bytes.byteLength,
+        validBytes: scan.validBytes,
+      })
     }
     return { segments, events }
   })

@@ -15,18 +15,28 @@ export interface VectorEvent {
 }
 
 export interface Vectors {
-  readonly events: ReadonlyArray<{ readonly event: VectorEvent; readonly record: string; readonly dedupKey: string }>
+  readonly events: ReadonlyArray<{
+    readonly event: VectorEvent
+    readonly record: string
+    readonly dedupKey: string
+  }>
   readonly batches: ReadonlyArray<{
     readonly firstSeq: string
     readonly batchTimestamp: string
     readonly events: ReadonlyArray<VectorEvent>
     readonly bytes: string
   }>
-  readonly checkpoints: ReadonlyArray<{ readonly sequence: string; readonly timestamp: string; readonly bytes: string }>
+  readonly checkpoints: ReadonlyArray<{
+    readonly sequence: string
+    readonly timestamp: string
+    readonly bytes: string
+  }>
   readonly segmentNames: ReadonlyArray<{ readonly firstSeq: string; readonly name: string }>
 }
 
-export const sharedVectorsPath = fileURLToPath(new URL("../../../shared/vectors/format-v1.json", import.meta.url))
+export const sharedVectorsPath = fileURLToPath(
+  new URL("../../../shared/vectors/format-v1.json", import.meta.url),
+)
 export const fixtureVectorsPath = fileURLToPath(new URL("../fixtures/format-v1.json", import.meta.url))
 
 export const vectorsText = (): string =>
@@ -38,7 +48,7 @@ export const toEvent = (v: VectorEvent) => ({
   entityId: BigInt(v.entityId),
   signalType: v.signalType,
   weight: v.weight,
-  timestamp: BigInt(v.timestamp)
+  timestamp: BigInt(v.timestamp),
 })
 
 export const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString("hex")

@@ -22,14 +22,15 @@ export const eventFor = (i: number): SignalEvent => ({
   entityId: BigInt(i) * 7919n + 1n,
   signalType: i % 4,
   weight: Math.fround((i % 1000) / 8),
-  timestamp: 1_700_000_000_000_000_000n + BigInt(i)
+  timestamp: 1_700_000_000_000_000_000n + BigInt(i),
 })
 
 export const eventsFor = (count: number, from = 0): Array<SignalEvent> =>
   Array.from({ length: count }, (_, i) => eventFor(from + i))
 
 /** Lets forked fibers run: a real-time pause, which virtual time (TestClock) cannot advance past. */
-export const settle = (millis = 30) => Effect.promise(() => new Promise<void>((resolve) => setTimeout(resolve, millis)))
+export const settle = (millis = 30) =>
+  Effect.promise(() => new Promise<void>((resolve) => setTimeout(resolve, millis)))
 
 /** Every file under `dir` (recursively) with its bytes, as hex, by relative path. */
 export const snapshotDir = (dir: string) =>
@@ -50,5 +51,5 @@ export const plainEvent = (e: SignalEvent): SignalEvent => ({
   entityId: e.entityId,
   signalType: e.signalType,
   weight: e.weight,
-  timestamp: e.timestamp
+  timestamp: e.timestamp,
 })

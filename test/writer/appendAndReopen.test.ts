@@ -5,52 +5,57 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Fiber } from "effect"
 import { ClosedError, type ReplayedEvent, WalHandle } from "../../src/index.ts"
-import { eventFor, eventsFor, nodeLayer, plainEvent, settle, tempDir } from "../support/wal.ts"
 import { readSegments } from "../support/segments.ts"
+import { eventFor, eventsFor, nodeLayer, plainEvent, settle, tempDir } from "../support/wal.ts"
 
 const stored = (i: number) => ({ ...eventFor(i), weight: Math.fround(eventFor(i).weight) })
 
 describe("append, rotation and reopen", () => {
-  it.live("20,000 appends from 1,000 fibers get distinct seqs 1..20000 and parse back from rotated segments", () =>
-    Effect.gen(function* () {
-      const dir = yield* tempDir
-      const segmentMaxBytes = 32 * 1024
-      const bySeq = new Map<bigint, number>()
-      yield* Effect.scoped(
-        Effect.gen(function* () {
-          const [wal] = yield* WalHandle.open({ dir, segmentMaxBytes })
-          yield* Effect.forEach(
-            Array.from({ length: 1000 }, (_, fiber) => fiber),
-            (fiber) =>
-              Effect.forEach(
-                Array.from({ length: 20 }, (_, k) => fiber * 20 + k),
-                (i) => Effect.map(wal.append(eventFor(i)), (seq) => bySeq.set(seq, i)),
-                { discard: true }
-              ),
-            { concurrency: "unbounded", discard: true }
+  it.live(
+    "20,000 appends from 1,000 fibers get distinct seqs 1..20000 and parse back from rotated segments",
+    () =>
+      Effect.gen(function* () {
+        const dir = yield* tempDir
+        const segmentMaxBytes = 32 * 1024
+        const bySeq = new Map<bigint, number>()
+        yield* Effect.scoped(
+          Effect.gen(function* () {
+            const [wal] = yield* WalHandle.open({ dir, segmentMaxBytes })
+            yield* Effect.forEach(
+              Array.from({ length: 1000 }, (_, fiber) => fiber),
+              (fiber) =>
+                Effect.forEach(
+                  Array.from({ length: 20 }, (_, k) => fiber * 20 + k),
+                  (i) => Effect.map(wal.append(eventFor(i)), (seq) => bySeq.set(seq, i)),
+                  { discard: true },
+                ),
+              { concurrency: "unbounded", discard: true },
+            )
+          }),
+        )
+        assert.strictEqual(bySeq.size, 20_000)
+        assert.deepStrictEqual(
+          [...bySeq.keys()].sort((a, b) => Number(a - b)),
+          Array.from({ length: 20_000 }, (_, i) => BigInt(i + 1)),
+        )
+        const { segments, events } = yield* readSegments(dir)
+        assert.isAbove(segments.length, 10)
+        for (const segment of segments) {
+          assert.match(segment.name, /^wal-\d{20}\.seg$/)
+          assert.strictEqual(
+            segment.name,
+            `wal-${segment.batchFirstSeqs[0]?.toString().padStart(20, "0")}.seg`,
           )
-        })
-      )
-      assert.strictEqual(bySeq.size, 20_000)
-      assert.deepStrictEqual(
-        [...bySeq.keys()].sort((a, b) => Number(a - b)),
-        Array.from({ length: 20_000 }, (_, i) => BigInt(i + 1))
-      )
-      const { segments, events } = yield* readSegments(dir)
-      assert.isAbove(segments.length, 10)
-      for (const segment of segments) {
-        assert.match(segment.name, /^wal-\d{20}\.seg$/)
-        assert.strictEqual(segment.name, `wal-${segment.batchFirstSeqs[0]?.toString().padStart(20, "0")}.seg`)
-        assert.isAtMost(segment.sizeBytes, segmentMaxBytes)
-        assert.strictEqual(segment.validBytes, segment.sizeBytes)
-      }
-      assert.strictEqual(events.length, 20_000)
-      for (const event of events) {
-        const i = bySeq.get(event.seq)
-        assert.isDefined(i)
-        assert.deepStrictEqual(plainEvent(event), stored(i ?? -1))
-      }
-    }).pipe(Effect.provide(nodeLayer))
+          assert.isAtMost(segment.sizeBytes, segmentMaxBytes)
+          assert.strictEqual(segment.validBytes, segment.sizeBytes)
+        }
+        assert.strictEqual(events.length, 20_000)
+        for (const event of events) {
+          const i = bySeq.get(event.seq)
+          assert.isDefined(i)
+          assert.deepStrictEqual(plainEvent(event), stored(i ?? -1))
+        }
+      }).pipe(Effect.provide(nodeLayer)),
   )
 
   it.live("reopen replays exactly what was appended, and the next sequence number continues", () =>
@@ -62,9 +67,12 @@ describe("append, rotation and reopen", () => {
           const [wal, replayed] = yield* WalHandle.open(config)
           assert.strictEqual(replayed.length, 0)
           return yield* wal.appendAll(eventsFor(1234))
-        })
+        }),
       )
-      assert.deepStrictEqual(first, Array.from({ length: 1234 }, (_, i) => BigInt(i + 1)))
+      assert.deepStrictEqual(
+        first,
+        Array.from({ length: 1234 }, (_, i) => BigInt(i + 1)),
+      )
       yield* Effect.scoped(
         Effect.gen(function* () {
           const [wal, replayed] = yield* WalHandle.open(config)
@@ -72,7 +80,7 @@ describe("append, rotation and reopen", () => {
           assert.strictEqual(replayed.firstSeq, 1n)
           const expected: Array<ReplayedEvent> = Array.from({ length: 1234 }, (_, i) => ({
             seq: BigInt(i + 1),
-            ...stored(i)
+            ...stored(i),
           }))
           assert.deepStrictEqual([...replayed], expected)
           assert.deepStrictEqual(replayed.at(0), expected[0])
@@ -82,35 +90,37 @@ describe("append, rotation and reopen", () => {
           assert.strictEqual(wal.recovery.eventsReplayed, 1234)
           assert.strictEqual(wal.recovery.lastSeq, 1234n)
           assert.strictEqual(yield* wal.append(eventFor(5000)), 1235n)
-        })
+        }),
       )
       const [wal, replayed] = yield* WalHandle.open(config)
       assert.strictEqual(replayed.length, 1235)
       assert.strictEqual(yield* wal.append(eventFor(5001)), 1236n)
-    }).pipe(Effect.scoped, Effect.provide(nodeLayer))
+    }).pipe(Effect.scoped, Effect.provide(nodeLayer)),
   )
 
-  it.live("closing the scope with 5,000 appends queued (some blocked on a full queue) completes every one", () =>
-    Effect.gen(function* () {
-      const dir = yield* tempDir
-      const fibers = yield* Effect.scoped(
-        Effect.gen(function* () {
-          const [wal] = yield* WalHandle.open({ dir, queueCapacity: 500, batchMaxWait: "50 millis" })
-          const forked = yield* Effect.forEach(eventsFor(5000), (e) => Effect.forkDetach(wal.append(e)))
-          yield* settle(5)
-          return forked
+  it.live(
+    "closing the scope with 5,000 appends queued (some blocked on a full queue) completes every one",
+    () =>
+      Effect.gen(function* () {
+        const dir = yield* tempDir
+        const fibers = yield* Effect.scoped(
+          Effect.gen(function* () {
+            const [wal] = yield* WalHandle.open({ dir, queueCapacity: 500, batchMaxWait: "50 millis" })
+            const forked = yield* Effect.forEach(eventsFor(5000), (e) => Effect.forkDetach(wal.append(e)))
+            yield* settle(5)
+            return forked
+          }),
+        )
+        const exits = yield* Effect.forEach(fibers, (f) => Fiber.await(f))
+        const seqs = exits.map((exit) => {
+          assert.isTrue(Exit.isSuccess(exit), String(exit))
+          return Exit.isSuccess(exit) ? exit.value : 0n
         })
-      )
-      const exits = yield* Effect.forEach(fibers, (f) => Fiber.await(f))
-      const seqs = exits.map((exit) => {
-        assert.isTrue(Exit.isSuccess(exit), String(exit))
-        return Exit.isSuccess(exit) ? exit.value : 0n
-      })
-      assert.strictEqual(new Set(seqs).size, 5000)
-      const [wal, replayed] = yield* WalHandle.open({ dir })
-      assert.strictEqual(replayed.length, 5000)
-      assert.strictEqual(yield* wal.nextSeq, 5001n)
-    }).pipe(Effect.scoped, Effect.provide(nodeLayer))
+        assert.strictEqual(new Set(seqs).size, 5000)
+        const [wal, replayed] = yield* WalHandle.open({ dir })
+        assert.strictEqual(replayed.length, 5000)
+        assert.strictEqual(yield* wal.nextSeq, 5001n)
+      }).pipe(Effect.scoped, Effect.provide(nodeLayer)),
   )
 
   it.live("shutdown is idempotent, and appends and commands after it fail with ClosedError", () =>
@@ -129,6 +139,6 @@ describe("append, rotation and reopen", () => {
       const [again, replayed] = yield* WalHandle.open({ dir })
       assert.strictEqual(replayed.length, 1)
       yield* again.shutdown
-    }).pipe(Effect.scoped, Effect.provide(nodeLayer))
+    }).pipe(Effect.scoped, Effect.provide(nodeLayer)),
   )
 })

@@ -98,7 +98,9 @@ export const runWriterLoop = (options: WriterLoopOptions): Effect.Effect<void> =
  * rest of a pulled array back as leftovers — so group boundaries do not depend on how the queue
  * happened to be chunked. Works on whole arrays: no Effect per request.
  */
-const groupSink = (batchMaxEvents: number): Sink.Sink<ReadonlyArray<WriterRequest>, WriterRequest, WriterRequest> =>
+const groupSink = (
+  batchMaxEvents: number,
+): Sink.Sink<ReadonlyArray<WriterRequest>, WriterRequest, WriterRequest> =>
   Sink.fromTransform((upstream) => {
     const group: Array<WriterRequest> = []
     let events = 0
