@@ -57,7 +57,7 @@ const intBetween = (minimum: number, maximum: number) =>
 /** @category schemas */
 export const WalConfig = Schema.Struct({
   dir: Schema.String.check(Schema.isMinLength(1)),
-  segmentMaxBytes: withDefault(intBetween(1024, SEGMENT_MAX_BYTES_LIMIT), 16 * 1024 * 1024),
+  segmentMaxBytes: withDefault(intBetween(batchSizeBytes(1), SEGMENT_MAX_BYTES_LIMIT), 16 * 1024 * 1024),
   batchMaxEvents: withDefault(intBetween(1, MAX_EVENTS_PER_BATCH), 100),
   batchMaxWait: withDefault(FiniteDuration(0), "10 millis"),
   queueCapacity: withDefault(intBetween(1, 100_000_000), 10_000),

@@ -9,6 +9,11 @@
  *
  * A valid batch of an unknown version or flags fails open in every mode: it is a newer writer's
  * data, not garbage, and is never truncated.
+ *
+ * A torn write leaves a batch that fails its bounds or checksum; it never leaves an intact batch
+ * with the wrong sequence number, nor a segment whose name breaks the sequence. Those mean data
+ * is missing (a deleted or misplaced segment), so even in the last segment `tolerate-tail` treats
+ * them as corruption rather than a tail to cut.
  */
 import type { RecoveryMode } from "../../WalConfig.ts"
 import type { ScanProblem } from "../segment/segmentScanner.ts"
@@ -21,11 +26,12 @@ export const decideRecovery = (
   isLastSegment: boolean,
 ): RecoveryDecision => {
   if (problem._tag === "Unsupported") return "FailUnsupported"
+  const isTornWrite = problem.reason !== "SequenceGap" && problem.reason !== "SegmentNameMismatch"
   switch (mode) {
     case "strict":
       return "Fail"
     case "tolerate-tail":
-      return isLastSegment ? "TruncateHere" : "Fail"
+      return isLastSegment && isTornWrite ? "TruncateHere" : "Fail"
     case "point-in-time":
       return isLastSegment ? "TruncateHere" : "TruncateHereAndQuarantineLater"
   }
