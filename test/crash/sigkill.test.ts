@@ -39,7 +39,7 @@ describe("real crashes (SIGKILL)", () => {
               // Contiguous from 1: replay starts at 1 and holds exactly lastSeq events.
               assert.strictEqual(replayed.firstSeq, 1n)
               assert.strictEqual(BigInt(replayed.length), wal.recovery.lastSeq)
-              assert.isAtLeast(wal.recovery.lastSeq, lastSeqSeen)
+              assert.isTrue(wal.recovery.lastSeq >= lastSeqSeen, "the log never shrinks")
               for (const [seq, i] of acked) {
                 const event = replayed.at(Number(seq - 1n))
                 assert.isDefined(event, `acknowledged seq ${seq} missing after round ${round}`)

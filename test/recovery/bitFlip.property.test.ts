@@ -63,14 +63,14 @@ describe("damage anywhere", () => {
               const target = path.join(dir, name)
               if (d.kind === "flip") {
                 const bytes = yield* fs.readFile(target)
-                if (bytes.byteLength === 0) return Exit.void
+                if (bytes.byteLength === 0) return Exit.succeed(0)
                 const at = d.position % bytes.byteLength
                 bytes[at] = (bytes[at] ?? 0) ^ (1 << d.bit)
                 yield* fs.writeFile(target, bytes)
               } else if (name.endsWith(".seg")) {
                 yield* fs.writeFile(target, d.bytes)
               } else {
-                return Exit.void
+                return Exit.succeed(0)
               }
               return yield* Effect.exit(
                 Effect.scoped(

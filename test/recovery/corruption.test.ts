@@ -8,7 +8,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, FileSystem, Path } from "effect"
 import { CorruptionError, type RecoveryMode, UnsupportedVersionError, WalHandle } from "../../src/index.ts"
 import { encodeBatch } from "../../src/internal/format/batchCodec.ts"
-import { buildLog, copyLog, hashTree, quarantineFiles, segmentPaths } from "../support/logs.ts"
+import { buildLog, hashTree, quarantineFiles, segmentPaths } from "../support/logs.ts"
 import { eventFor, nodeLayer, plainEvent, tempDir } from "../support/wal.ts"
 
 const BATCH_BYTES = 64 + 5 * 21

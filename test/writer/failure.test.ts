@@ -62,8 +62,8 @@ describe("write and sync failures", () => {
           }
           assert.isAbove(ioErrors, 0)
           for (const exit of third) {
-            assert.isTrue(Exit.isFailure(exit))
-            if (Exit.isFailure(exit)) {
+            assert.strictEqual(exit._tag, "Failure")
+            if (exit._tag === "Failure") {
               const reason = exit.cause.reasons[0]
               const value = reason?._tag === "Fail" ? reason.error : undefined
               assert.instanceOf(value, ClosedError)
