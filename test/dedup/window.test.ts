@@ -4,14 +4,14 @@
  * written again; a failed batch's events are not remembered; a key survives a restart.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Exit } from "effect"
+import { Duration, Effect, Exit } from "effect"
 import { TestClock } from "effect/testing"
 import fc from "fast-check"
-import { ClosedError, IoError, WalHandle } from "../../src/index.ts"
+import { ClosedError, IoError, type WalConfigInput, WalHandle } from "../../src/index.ts"
 import { FaultPlan } from "../support/FaultyFileSystem.ts"
 import { eventFor, faultyLayer, nodeLayer, tempDir } from "../support/wal.ts"
 
-const eager = (dir: string) => ({ dir, groupCommit: "eager" as const, dedupWindow: "30 seconds" })
+const eager = (dir: string): WalConfigInput => ({ dir, groupCommit: "eager", dedupWindow: "30 seconds" })
 
 describe("dedup window", () => {
   it.effect("a repeat at 0 s and at 29 s gives 0n; rotation boundaries are exact", () =>
