@@ -117,7 +117,7 @@ describe("dedup window", () => {
               const startMillis = yield* TestClockMillis
               const [wal] = yield* WalHandle.open({
                 ...eager(yield* tempDir),
-                dedupWindow: `${windowMillis} millis`,
+                dedupWindow: Duration.millis(windowMillis),
               })
               // Reference: a key remembered in window period p is a duplicate through period p + 1.
               const rememberedIn = new Map<number, number>()
