@@ -17,7 +17,7 @@ export const SignalType = {
   view: 0,
   like: 1,
   skip: 2,
-  completion: 3,
+  completion: 3
 } as const
 
 /** Largest finite f32: any larger |weight| would become Infinity on disk. */
@@ -31,7 +31,7 @@ export const SignalEvent = Schema.Struct({
   entityId: U64,
   signalType: Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 255 })),
   weight: Schema.Finite.check(Schema.isBetween({ minimum: -F32_MAX, maximum: F32_MAX })),
-  timestamp: U64,
+  timestamp: U64
 })
 
 /** @category models */
@@ -45,7 +45,7 @@ export interface SignalEvent {
 /** @category schemas */
 export const ReplayedEvent = Schema.Struct({
   ...SignalEvent.fields,
-  seq: U64,
+  seq: U64
 })
 
 /** @category models */

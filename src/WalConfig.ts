@@ -34,7 +34,7 @@ const DurationInput = Schema.declare(
   (u: unknown): u is Duration.Input =>
     (typeof u === "string" || typeof u === "number" || typeof u === "bigint" || Duration.isDuration(u)) &&
     Option.isSome(Duration.fromInput(u as Duration.Input)),
-  { expected: 'a Duration input such as "10 millis"' },
+  { expected: 'a Duration input such as "10 millis"' }
 )
 
 const FiniteDuration = (minimumMillis: number) =>
@@ -45,7 +45,7 @@ const FiniteDuration = (minimumMillis: number) =>
         (Number.isFinite(millis) && millis >= minimumMillis) ||
         `a finite duration of at least ${minimumMillis} ms`
       )
-    }),
+    })
   )
 
 const withDefault = <S extends Schema.Top>(schema: S, value: S["Encoded"]) =>
@@ -64,7 +64,7 @@ export const WalConfig = Schema.Struct({
   dedupWindow: withDefault(FiniteDuration(1), "30 seconds"),
   recoveryMode: withDefault(Schema.Literals(["tolerate-tail", "point-in-time", "strict"]), "tolerate-tail"),
   groupCommit: withDefault(Schema.Literals(["window", "eager"]), "window"),
-  replay: withDefault(Schema.Literals(["collect", "none"]), "collect"),
+  replay: withDefault(Schema.Literals(["collect", "none"]), "collect")
 })
 
 /** What a caller passes: `dir` and any overrides. @category models */
@@ -98,7 +98,7 @@ export const decodeWalConfig = (input: unknown): Effect.Effect<ResolvedWalConfig
           return Effect.fail(new InvalidConfigError(firstIssue(reason.error.issue, input)))
       }
       return Effect.fail(
-        new InvalidConfigError({ field: "(root)", value: formatValue(input), detail: "invalid" }),
+        new InvalidConfigError({ field: "(root)", value: formatValue(input), detail: "invalid" })
       )
     }
     const config = exit.value
@@ -108,8 +108,8 @@ export const decodeWalConfig = (input: unknown): Effect.Effect<ResolvedWalConfig
         new InvalidConfigError({
           field: "segmentMaxBytes",
           value: String(config.segmentMaxBytes),
-          detail: `a full batch of batchMaxEvents = ${config.batchMaxEvents} takes ${fullBatchBytes} bytes and must fit in one segment`,
-        }),
+          detail: `a full batch of batchMaxEvents = ${config.batchMaxEvents} takes ${fullBatchBytes} bytes and must fit in one segment`
+        })
       )
     }
     return Effect.succeed({
@@ -121,6 +121,6 @@ export const decodeWalConfig = (input: unknown): Effect.Effect<ResolvedWalConfig
       dedupWindowNanos: Duration.toNanosUnsafe(config.dedupWindow),
       recoveryMode: config.recoveryMode,
       groupCommit: config.groupCommit,
-      replay: config.replay,
+      replay: config.replay
     })
   })

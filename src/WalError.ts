@@ -119,7 +119,7 @@ export class CheckpointError extends Data.TaggedError("CheckpointError")<{
       BeyondDurable: `checkpoint ${requestedSeq} is beyond the last durable sequence number ${limitSeq}`,
       BelowCheckpoint: `checkpoint ${requestedSeq} is below the current checkpoint ${limitSeq}`,
       TruncateBeyondCheckpoint: `truncateBefore(${requestedSeq}) would delete events after checkpoint ${limitSeq - 1n}; the limit is ${limitSeq}`,
-      InvalidSequence: `sequence number ${requestedSeq} is not a u64 bigint`,
+      InvalidSequence: `sequence number ${requestedSeq} is not a u64 bigint`
     }
     return messages[this.reason]
   }

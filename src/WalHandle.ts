@@ -20,7 +20,7 @@ import {
   Layer,
   Path,
   Queue,
-  type Scope,
+  type Scope
 } from "effect"
 import { DedupWindow } from "./internal/dedup/DedupWindow.ts"
 import { acquireDirectoryLock } from "./internal/fs/directoryLock.ts"
@@ -36,7 +36,7 @@ import {
   appendMany,
   appendOne,
   reject,
-  type WriterRequest,
+  type WriterRequest
 } from "./internal/writer/requests.ts"
 import { runWriterLoop, type WriterState } from "./internal/writer/writerLoop.ts"
 import { invalidEventError, isSignalEvent, type SignalEvent } from "./SignalEvent.ts"
@@ -49,7 +49,7 @@ import {
   InvalidEventError,
   type IoError,
   type LockedError,
-  type UnsupportedVersionError,
+  type UnsupportedVersionError
 } from "./WalError.ts"
 
 /** @category models */
@@ -62,7 +62,7 @@ export interface WalHandleShape {
    * part-way may leave its earlier events durable.
    */
   readonly appendAll: (
-    events: Iterable<SignalEvent>,
+    events: Iterable<SignalEvent>
   ) => Effect.Effect<ReadonlyArray<bigint>, InvalidEventError | ClosedError | IoError>
   /** Records that everything up to `seq` is materialized; replay after reopen starts after it. */
   readonly checkpoint: (seq: bigint) => Effect.Effect<void, CheckpointError | ClosedError | IoError>
@@ -86,7 +86,7 @@ export type OpenError = InvalidConfigError | IoError | CorruptionError | Unsuppo
 export class WalHandle extends Context.Service<WalHandle, WalHandleShape>()("tidal-wal/WalHandle") {
   /** Opens the WAL in the current scope; closing the scope shuts it down. */
   static readonly open = (
-    config: WalConfigInput,
+    config: WalConfigInput
   ): Effect.Effect<
     readonly [WalHandleShape, ReplayedEvents],
     OpenError,
@@ -95,11 +95,11 @@ export class WalHandle extends Context.Service<WalHandle, WalHandleShape>()("tid
 
   /** A layer providing `WalHandle`; releasing the layer shuts the WAL down. */
   static readonly layer = (
-    config: WalConfigInput,
+    config: WalConfigInput
   ): Layer.Layer<WalHandle, OpenError, FileSystem.FileSystem | Path.Path> =>
     Layer.effect(
       WalHandle,
-      Effect.map(openWal(config), ([handle]) => handle),
+      Effect.map(openWal(config), ([handle]) => handle)
     )
 }
 
@@ -121,7 +121,7 @@ const startWal = Effect.fnUntraced(
     path: Path.Path,
     dir: string,
     config: Effect.Success<ReturnType<typeof decodeWalConfig>>,
-    releaseLock: Effect.Effect<void>,
+    releaseLock: Effect.Effect<void>
   ) {
     const dedup = yield* DedupWindow
     const nowNanos = yield* Clock.currentTimeNanos
@@ -130,13 +130,14 @@ const startWal = Effect.fnUntraced(
       recoveryMode: config.recoveryMode,
       replay: config.replay,
       recentSinceNanos: nowNanos - config.dedupWindowNanos,
-      onRecentBatch: dedup.seed,
+      onRecentBatch: dedup.seed
     })
     const state: WriterState = {
       nextSeq: bigintMax(recovered.lastSeq, recovered.checkpoint) + 1n,
+      lastDurableSeq: bigintMax(recovered.lastSeq, recovered.checkpoint),
       checkpoint: recovered.checkpoint,
       failure: undefined,
-      shuttingDown: false,
+      shuttingDown: false
     }
     const appender = makeSegmentAppender(fs, path, dir, config.segmentMaxBytes, recovered.segments)
     const queue = yield* Queue.bounded<WriterRequest, Cause.Done>(config.queueCapacity)
@@ -148,10 +149,20 @@ const startWal = Effect.fnUntraced(
       batchMaxEvents: config.batchMaxEvents,
       appender,
       dedup,
-      nextSeq: () => state.nextSeq,
-      onDurable: (batch, eventsWritten) => {
-        state.nextSeq = batch.firstSeq + BigInt(eventsWritten)
+      reserveSeqs: (count) => {
+        const firstSeq = state.nextSeq
+        state.nextSeq += BigInt(count)
+        return firstSeq
       },
+      onDurable: (batch, eventsWritten) => {
+        state.lastDurableSeq = batch.firstSeq + BigInt(eventsWritten) - 1n
+      },
+      closedError,
+      onIoFailure: (error) =>
+        Effect.suspend(() => {
+          state.failure ??= error
+          return Queue.end(queue)
+        })
     })
     const writer = yield* Effect.forkScoped(
       runWriterLoop({
@@ -161,8 +172,8 @@ const startWal = Effect.fnUntraced(
         batchMaxWaitMillis: config.batchMaxWaitMillis,
         groupCommit: config.groupCommit,
         state,
-        closedError,
-      }),
+        closedError
+      })
     )
 
     let shutdownDone: Deferred.Deferred<void> | undefined
@@ -187,12 +198,15 @@ const startWal = Effect.fnUntraced(
 
     const submit = <A, E>(
       request: WriterRequest,
-      await_: Effect.Effect<A, E>,
+      await_: Effect.Effect<A, E>
     ): Effect.Effect<A, E | ClosedError> =>
-      Effect.flatMap(
-        Queue.offer(queue, request),
-        (accepted): Effect.Effect<A, E | ClosedError> => (accepted ? await_ : Effect.fail(closedError())),
-      )
+      // The common case, room in the queue, skips the suspending offer: one Effect less per append.
+      Queue.offerUnsafe(queue, request)
+        ? await_
+        : Effect.flatMap(
+            Queue.offer(queue, request),
+            (accepted): Effect.Effect<A, E | ClosedError> => (accepted ? await_ : Effect.fail(closedError()))
+          )
 
     const commandContext = { fs, path, dir, state, appender }
     const runCommand = <A>(body: Effect.Effect<A, CheckpointError | IoError>) =>
@@ -206,12 +220,13 @@ const startWal = Effect.fnUntraced(
       dir,
       replayed: recovered.replayed,
       recovery: recovered.report,
-      append: (event) => {
-        if (!isSignalEvent(event)) return Effect.fail(invalidEventError(event))
-        if (state.shuttingDown || state.failure !== undefined) return Effect.fail(closedError())
-        const request = appendOne(event)
-        return submit(request, Deferred.await(request.done))
-      },
+      append: (event) =>
+        Effect.suspend((): Effect.Effect<bigint, InvalidEventError | ClosedError | IoError> => {
+          if (!isSignalEvent(event)) return Effect.fail(invalidEventError(event))
+          if (state.shuttingDown || state.failure !== undefined) return Effect.fail(closedError())
+          const request = appendOne(event)
+          return submit(request, Deferred.await(request.done))
+        }),
       appendAll: (events) =>
         Effect.suspend(
           (): Effect.Effect<ReadonlyArray<bigint>, InvalidEventError | ClosedError | IoError> => {
@@ -228,12 +243,12 @@ const startWal = Effect.fnUntraced(
               requests.push(appendMany(list.slice(start, start + config.batchMaxEvents)))
             }
             return Effect.forEach(requests, (request) => submit(request, Effect.void), {
-              discard: true,
+              discard: true
             }).pipe(
               Effect.andThen(Effect.forEach(requests, (request) => Deferred.await(request.done))),
-              Effect.map((parts) => parts.flat()),
+              Effect.map((parts) => parts.flat())
             )
-          },
+          }
         ),
       checkpoint: (seq) =>
         Effect.flatMap(checkSequenceNumber(seq), (s) => runCommand(checkpointBody(commandContext, s))),
@@ -241,11 +256,11 @@ const startWal = Effect.fnUntraced(
         Effect.flatMap(checkSequenceNumber(seq), (s) => runCommand(truncateBody(commandContext, s))),
       shutdown,
       listSegments: Effect.sync(() => appender.segments()),
-      nextSeq: Effect.sync(() => state.nextSeq),
+      nextSeq: Effect.sync(() => state.nextSeq)
     }
     return [handle, recovered.replayed] as const
   },
-  (effect, _fs, _path, _dir, config) => Effect.provide(effect, DedupWindow.layer(config.dedupWindowNanos)),
+  (effect, _fs, _path, _dir, config) => Effect.provide(effect, DedupWindow.layer(config.dedupWindowNanos))
 )
 
 const bigintMax = (a: bigint, b: bigint): bigint => (a >= b ? a : b)

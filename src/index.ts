@@ -12,7 +12,7 @@ export {
   ReplayedEvent,
   SignalEvent,
   SignalType,
-  validateSignalEvent,
+  validateSignalEvent
 } from "./SignalEvent.ts"
 export {
   decodeWalConfig,
@@ -21,7 +21,7 @@ export {
   type ReplayMode,
   type ResolvedWalConfig,
   WalConfig,
-  type WalConfigInput,
+  type WalConfigInput
 } from "./WalConfig.ts"
 export {
   CheckpointError,
@@ -37,6 +37,6 @@ export {
   isWalError,
   LockedError,
   UnsupportedVersionError,
-  type WalError,
+  type WalError
 } from "./WalError.ts"
 export { type OpenError, WalHandle, type WalHandleShape } from "./WalHandle.ts"

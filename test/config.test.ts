@@ -22,7 +22,7 @@ const invalid: ReadonlyArray<readonly [string, Record<string, unknown>, string]>
   ["dedupWindow", { dedupWindow: 0 }, "0"],
   ["recoveryMode", { recoveryMode: "lenient" }, '"lenient"'],
   ["groupCommit", { groupCommit: "lazy" }, '"lazy"'],
-  ["replay", { replay: "all" }, '"all"'],
+  ["replay", { replay: "all" }, '"all"']
 ]
 
 describe("WalConfig", () => {
@@ -38,9 +38,9 @@ describe("WalConfig", () => {
         dedupWindowNanos: 30_000_000_000n,
         recoveryMode: "tolerate-tail",
         groupCommit: "window",
-        replay: "collect",
+        replay: "collect"
       })
-    }),
+    })
   )
 
   it.live("each invalid value fails open with InvalidConfigError naming it; the directory is untouched", () =>
@@ -59,6 +59,6 @@ describe("WalConfig", () => {
         assert.isFalse(yield* fs.exists(dir))
       }
       assert.deepStrictEqual(yield* snapshotDir(parent), {})
-    }).pipe(Effect.scoped, Effect.provide(nodeLayer)),
+    }).pipe(Effect.scoped, Effect.provide(nodeLayer))
   )
 })

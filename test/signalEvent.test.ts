@@ -12,7 +12,7 @@ const good = {
   entityId: 42n,
   signalType: SignalType.like,
   weight: 0.5,
-  timestamp: 1_700_000_000_000_000_000n,
+  timestamp: 1_700_000_000_000_000_000n
 }
 
 const invalidCases: ReadonlyArray<readonly [string, unknown, string]> = [
@@ -30,7 +30,7 @@ const invalidCases: ReadonlyArray<readonly [string, unknown, string]> = [
   ["weight", "0.5", '"0.5"'],
   ["timestamp", -5n, "-5n"],
   ["timestamp", 1_700_000_000_000, "1700000000000"],
-  ["timestamp", undefined, "undefined"],
+  ["timestamp", undefined, "undefined"]
 ]
 
 describe("SignalEvent validation", () => {
@@ -61,7 +61,7 @@ describe("SignalEvent validation", () => {
       assert.strictEqual(notAnObject._tag, "InvalidEventError")
       assert.deepStrictEqual(yield* snapshotDir(dir), before)
       assert.strictEqual(yield* wal.nextSeq, 2n)
-    }).pipe(Effect.provide(nodeLayer)),
+    }).pipe(Effect.provide(nodeLayer))
   )
 
   it("the fast predicate used on append accepts exactly what the Schema accepts", () => {
@@ -77,17 +77,17 @@ describe("SignalEvent validation", () => {
         3.4028235e38,
         undefined,
         null,
-        "1",
-      ),
+        "1"
+      )
     )
     fc.assert(
       fc.property(
         fc.record({ entityId: anyValue, signalType: anyValue, weight: anyValue, timestamp: anyValue }),
         (candidate) => {
           assert.strictEqual(isSignalEvent(candidate), is(candidate))
-        },
+        }
       ),
-      { numRuns: 5000 },
+      { numRuns: 5000 }
     )
   })
 })

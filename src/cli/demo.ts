@@ -20,7 +20,7 @@ export const runDemo = (dir: string) =>
       Effect.gen(function* () {
         const [wal, replayed] = yield* WalHandle.open(config)
         yield* line(
-          `opened: ${formatCount(replayed.length)} events replayed, next sequence number ${yield* wal.nextSeq}`,
+          `opened: ${formatCount(replayed.length)} events replayed, next sequence number ${yield* wal.nextSeq}`
         )
         const startMillis = yield* Clock.currentTimeMillis
         const baseNanos = yield* Clock.currentTimeNanos
@@ -37,28 +37,28 @@ export const runDemo = (dir: string) =>
                     return acknowledged % 1000 === 0
                       ? progress(`appending: ${formatCount(acknowledged)} acknowledged`)
                       : Effect.void
-                  }),
+                  })
                 ),
-              { concurrency: 50, discard: true },
+              { concurrency: 50, discard: true }
             ),
-          { concurrency: "unbounded", discard: true },
+          { concurrency: "unbounded", discard: true }
         )
         yield* clearProgress
         const elapsedMillis = (yield* Clock.currentTimeMillis) - startMillis
         const segments = yield* wal.listSegments
         yield* line(
-          `appended ${formatCount(acknowledged)} events from ${PRODUCERS} producers in ${elapsedMillis} ms; every one synced before acknowledged`,
+          `appended ${formatCount(acknowledged)} events from ${PRODUCERS} producers in ${elapsedMillis} ms; every one synced before acknowledged`
         )
         yield* line(`${segments.length} segment(s); closing`)
         return acknowledged
-      }),
+      })
     )
     yield* Effect.scoped(
       Effect.gen(function* () {
         const [wal, replayed] = yield* WalHandle.open(config)
         const report = wal.recovery
         yield* line(
-          `reopened: replayed ${formatCount(replayed.length)} events (this run wrote ${formatCount(written)})`,
+          `reopened: replayed ${formatCount(replayed.length)} events (this run wrote ${formatCount(written)})`
         )
         const first = replayed.at(0)
         const last = replayed.at(-1)
@@ -67,16 +67,16 @@ export const runDemo = (dir: string) =>
           yield* line(`  last:  ${describe(last)}`)
         }
         yield* line(
-          `recovery: ${report.segmentsScanned} segments, ${report.batchesScanned} batches scanned, ${report.bytesTruncated} bytes truncated, checkpoint ${report.checkpoint}, last seq ${report.lastSeq}, ${report.durationMillis} ms`,
+          `recovery: ${report.segmentsScanned} segments, ${report.batchesScanned} batches scanned, ${report.bytesTruncated} bytes truncated, checkpoint ${report.checkpoint}, last seq ${report.lastSeq}, ${report.durationMillis} ms`
         )
         if (last !== undefined) {
           yield* wal.checkpoint(last.seq)
           const deleted = yield* wal.truncateBefore(last.seq + 1n)
           yield* line(
-            `checkpointed at ${last.seq}; truncateBefore(${last.seq + 1n}) deleted ${deleted} segment(s)`,
+            `checkpointed at ${last.seq}; truncateBefore(${last.seq + 1n}) deleted ${deleted} segment(s)`
           )
         }
-      }),
+      })
     )
   })
 
@@ -86,7 +86,7 @@ const signal = (producer: number, i: number, baseNanos: bigint): SignalEvent => 
   entityId: BigInt(producer * 1_000_003 + i),
   signalType: SIGNALS[i % SIGNALS.length] ?? SignalType.view,
   weight: (i % 10) / 10,
-  timestamp: baseNanos + BigInt(producer * EVENTS_PER_PRODUCER + i),
+  timestamp: baseNanos + BigInt(producer * EVENTS_PER_PRODUCER + i)
 })
 
 const describe = (e: {

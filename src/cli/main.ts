@@ -19,19 +19,17 @@ const demo = Command.make(
   {
     dir: Argument.String("dir").pipe(
       Argument.withDescription(`WAL directory (default ${DEFAULT_DEMO_DIR})`),
-      Argument.optional,
-    ),
+      Argument.optional
+    )
   },
-  ({ dir }) => runDemo(Option.getOrElse(dir, () => DEFAULT_DEMO_DIR)),
+  ({ dir }) => runDemo(Option.getOrElse(dir, () => DEFAULT_DEMO_DIR))
 ).pipe(
-  Command.withDescription(
-    "Append from concurrent producers, reopen, and show the replay and recovery report",
-  ),
+  Command.withDescription("Append from concurrent producers, reopen, and show the replay and recovery report")
 )
 
 export const cli = Command.make("tidal-wal").pipe(
   Command.withDescription("A durable write-ahead log for signal events"),
-  Command.withSubcommands([demo]),
+  Command.withSubcommands([demo])
 )
 
 const exitWith = (code: number) =>
@@ -50,7 +48,7 @@ export const main = (argv: ReadonlyArray<string>) =>
         return exitWith(errors.length === 0 ? 0 : 2)
       }
       return Console.error(`tidal-wal: ${String(error)}`).pipe(Effect.andThen(exitWith(2)))
-    }),
+    })
   )
 
 if (import.meta.main) {

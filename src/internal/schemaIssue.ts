@@ -17,7 +17,7 @@ export interface FirstIssue {
 export const firstIssue = (issue: SchemaIssue.Issue, input: unknown): FirstIssue => {
   const first = formatter(issue).issues[0]
   const path = (first?.path ?? []).map((segment) =>
-    typeof segment === "object" && segment !== null && "key" in segment ? segment.key : segment,
+    typeof segment === "object" && segment !== null && "key" in segment ? segment.key : segment
   )
   const field = path.length === 0 ? "(root)" : path.map(String).join(".")
   return { field, value: formatValue(valueAt(input, path)), detail: first?.message ?? "invalid" }

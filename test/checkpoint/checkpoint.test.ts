@@ -17,7 +17,7 @@ const config = (dir: string) => ({
   dir,
   segmentMaxBytes: 2 * BATCH_BYTES,
   batchMaxEvents: 5,
-  groupCommit: "eager" as const,
+  groupCommit: "eager" as const
 })
 
 describe("checkpoint", () => {
@@ -44,16 +44,16 @@ describe("checkpoint", () => {
           assert.instanceOf(invalid, CheckpointError)
           const notBigint = yield* Effect.flip(wal.checkpoint(5 as unknown as bigint))
           assert.instanceOf(notBigint, CheckpointError)
-        }),
+        })
       )
       const [wal, replayed] = yield* WalHandle.open(config(dir))
       assert.strictEqual(wal.recovery.checkpoint, 12n)
       assert.strictEqual(replayed.firstSeq, 13n)
       assert.deepStrictEqual(
         [...replayed].map((e) => e.seq),
-        Array.from({ length: 18 }, (_, i) => BigInt(13 + i)),
+        Array.from({ length: 18 }, (_, i) => BigInt(13 + i))
       )
-    }).pipe(Effect.scoped, Effect.provide(nodeLayer)),
+    }).pipe(Effect.scoped, Effect.provide(nodeLayer))
   )
 
   it.live(
@@ -85,14 +85,14 @@ describe("checkpoint", () => {
         assert.isTrue(yield* fs.exists(s3 ?? ""))
         assert.deepStrictEqual(
           (yield* wal.listSegments).map((s) => [s.firstSeq, s.lastSeq]),
-          [[21n, 30n]],
+          [[21n, 30n]]
         )
         assert.strictEqual(yield* wal.append(eventFor(100)), 31n)
         yield* wal.shutdown
         const [reopened, replayed] = yield* WalHandle.open(config(dir))
         assert.strictEqual(replayed.length, 1)
         assert.strictEqual(reopened.recovery.lastSeq, 31n)
-      }).pipe(Effect.scoped, Effect.provide(nodeLayer)),
+      }).pipe(Effect.scoped, Effect.provide(nodeLayer))
   )
 
   it.live("a failed rename leaves the previous checkpoint intact and readable", () => {
@@ -139,7 +139,7 @@ describe("checkpoint", () => {
           }
           assert.deepStrictEqual(yield* hashTree(dir), before)
         }
-      }).pipe(Effect.scoped, Effect.provide(nodeLayer)),
+      }).pipe(Effect.scoped, Effect.provide(nodeLayer))
   )
 
   it.live(
@@ -170,11 +170,11 @@ describe("checkpoint", () => {
           const [wal] = yield* Effect.scoped(WalHandle.open({ dir, segmentMaxBytes: 8192 }))
           assert.isTrue(
             wal.recovery.checkpoint >= lastReported,
-            `checkpoint ${wal.recovery.checkpoint} < ${lastReported}`,
+            `checkpoint ${wal.recovery.checkpoint} < ${lastReported}`
           )
         }
         assert.isTrue(lastReported > 0n, "the child reported checkpoints")
       }).pipe(Effect.scoped, Effect.provide(nodeLayer)),
-    { timeout: 60_000 },
+    { timeout: 60_000 }
   )
 })

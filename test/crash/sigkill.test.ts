@@ -58,13 +58,13 @@ describe("real crashes (SIGKILL)", () => {
               assert.strictEqual(seq, wal.recovery.lastSeq + 1n)
               acked.set(seq, round * 1_000_000 + 999_999)
               return seq
-            }),
+            })
           )
           lastSeqSeen = next
         }
         assert.isAbove(acked.size, ROUNDS * 10, "the children acknowledged appends before being killed")
       }).pipe(Effect.scoped, Effect.provide(nodeLayer)),
-    { timeout: 30_000 + ROUNDS * 3_000 },
+    { timeout: 30_000 + ROUNDS * 3_000 }
   )
 
   it.live(
@@ -78,7 +78,7 @@ describe("real crashes (SIGKILL)", () => {
             const error = yield* Effect.flip(WalHandle.open({ dir }))
             assert.instanceOf(error, LockedError)
             assert.include(error.message, dir)
-          }),
+          })
         )
         const child = spawnChild([dir, "hold"])
         yield* Effect.promise(() => child.ready)
@@ -89,6 +89,6 @@ describe("real crashes (SIGKILL)", () => {
         // The owner is dead: its lock is taken over.
         const [wal] = yield* WalHandle.open({ dir })
         assert.strictEqual(yield* wal.nextSeq, 1n)
-      }).pipe(Effect.scoped, Effect.provide(nodeLayer)),
+      }).pipe(Effect.scoped, Effect.provide(nodeLayer))
   )
 })

@@ -25,7 +25,7 @@ describe("KeyTable", () => {
     const word = fc.oneof(
       fc.constant(0),
       fc.integer({ min: 0, max: 3 }),
-      fc.integer({ min: 0, max: 0xffffffff }),
+      fc.integer({ min: 0, max: 0xffffffff })
     )
     const key = fc.tuple(word, word, word, word)
     fc.assert(
@@ -40,7 +40,7 @@ describe("KeyTable", () => {
         }
         assert.strictEqual(table.size, reference.size)
       }),
-      { numRuns: 50 },
+      { numRuns: 50 }
     )
   })
 

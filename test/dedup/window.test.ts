@@ -32,7 +32,7 @@ describe("dedup window", () => {
       yield* TestClock.adjust("1 millis")
       assert.strictEqual(yield* wal.append(e), 2n)
       assert.strictEqual(yield* wal.append(e), 0n)
-    }).pipe(Effect.provide(nodeLayer)),
+    }).pipe(Effect.provide(nodeLayer))
   )
 
   it.effect("a second identical event in one batch is a duplicate", () =>
@@ -41,7 +41,7 @@ describe("dedup window", () => {
       const seqs = yield* wal.appendAll([eventFor(1), eventFor(2), eventFor(1), eventFor(3), eventFor(2)])
       assert.deepStrictEqual(seqs, [1n, 2n, 0n, 3n, 0n])
       assert.strictEqual(yield* wal.nextSeq, 4n)
-    }).pipe(Effect.provide(nodeLayer)),
+    }).pipe(Effect.provide(nodeLayer))
   )
 
   it.effect("events of a failed batch are not remembered: a retry after reopen is written", () => {
@@ -79,7 +79,7 @@ describe("dedup window", () => {
         assert.strictEqual(yield* reopened.append(eventFor(2)), 2n)
         assert.strictEqual(yield* reopened.append(eventFor(1)), 0n)
       }).pipe(Effect.provide(faultyLayer(plan)))
-    },
+    }
   )
 
   it.effect("the window is seeded on open from batches stamped within the last dedupWindow", () =>
@@ -91,14 +91,14 @@ describe("dedup window", () => {
           yield* wal.append(eventFor(1))
           yield* TestClock.adjust("20 seconds")
           yield* wal.append(eventFor(2))
-        }),
+        })
       )
       yield* TestClock.adjust("15 seconds")
       // Now = 35 s: batch 1 (0 s) is older than the window, batch 2 (20 s) is within it.
       const [wal] = yield* WalHandle.open(eager(dir))
       assert.strictEqual(yield* wal.append(eventFor(2)), 0n)
       assert.strictEqual(yield* wal.append(eventFor(1)), 3n)
-    }).pipe(Effect.provide(nodeLayer)),
+    }).pipe(Effect.provide(nodeLayer))
   )
 
   it.effect(
@@ -108,7 +108,7 @@ describe("dedup window", () => {
         const windowMillis = 1000
         const step = fc.record({
           event: fc.integer({ min: 0, max: 15 }),
-          advanceMillis: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 2500 })),
+          advanceMillis: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 2500 }))
         })
         const runs = fc.sample(fc.array(step, { minLength: 1, maxLength: 60 }), { numRuns: 25, seed: 424242 })
         for (const steps of runs) {
@@ -117,7 +117,7 @@ describe("dedup window", () => {
               const startMillis = yield* TestClockMillis
               const [wal] = yield* WalHandle.open({
                 ...eager(yield* tempDir),
-                dedupWindow: Duration.millis(windowMillis),
+                dedupWindow: Duration.millis(windowMillis)
               })
               // Reference: a key remembered in window period p is a duplicate through period p + 1.
               const rememberedIn = new Map<number, number>()
@@ -131,10 +131,10 @@ describe("dedup window", () => {
                 if (!duplicate) rememberedIn.set(event, period)
                 assert.strictEqual(yield* wal.append(eventFor(event)), expected)
               }
-            }),
+            })
           )
         }
-      }).pipe(Effect.provide(nodeLayer)),
+      }).pipe(Effect.provide(nodeLayer))
   )
 })
 

@@ -22,7 +22,7 @@ describe("format v1 round trips", () => {
         // Encoding the stored value again is exact: f32 rounding is idempotent.
         assert.deepStrictEqual(decodeEventRecord(encodeEventRecord(decoded)), decoded)
       }),
-      { numRuns: 2000 },
+      { numRuns: 2000 }
     )
   })
 
@@ -40,9 +40,9 @@ describe("format v1 round trips", () => {
           assert.strictEqual(decoded.firstSeq, firstSeq)
           assert.strictEqual(decoded.batchTimestampNanos, timestamp)
           assert.deepStrictEqual(decoded.events, events.map(stored))
-        },
+        }
       ),
-      { numRuns: 300 },
+      { numRuns: 300 }
     )
   })
 })

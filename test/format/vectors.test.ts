@@ -48,7 +48,7 @@ describe("format v1 vectors", () => {
       assert.strictEqual(decoded.batchTimestampNanos, BigInt(v.batchTimestamp))
       assert.deepStrictEqual(
         decoded.events,
-        events.map((e) => ({ ...e, weight: Math.fround(e.weight) })),
+        events.map((e) => ({ ...e, weight: Math.fround(e.weight) }))
       )
     }
   })

@@ -12,7 +12,7 @@ import { nodeLayer, plainEvent, tempDir } from "../support/wal.ts"
 
 const stored = (e: { entityId: bigint; signalType: number; weight: number; timestamp: bigint }) => ({
   ...e,
-  weight: Math.fround(e.weight),
+  weight: Math.fround(e.weight)
 })
 
 describe("damage anywhere", () => {
@@ -29,27 +29,27 @@ describe("damage anywhere", () => {
             const [wal] = yield* WalHandle.open({
               dir: template,
               segmentMaxBytes: 3 * (64 + 84),
-              batchMaxEvents: 4,
+              batchMaxEvents: 4
             })
             yield* wal.checkpoint(6n)
-          }),
+          })
         )
         const files = (yield* fs.readDirectory(template)).sort()
         const sizes = yield* Effect.forEach(files, (f) =>
-          Effect.map(fs.stat(path.join(template, f)), (s) => Number(s.size)),
+          Effect.map(fs.stat(path.join(template, f)), (s) => Number(s.size))
         )
         const damage = fc.oneof(
           fc.record({
             kind: fc.constant("flip" as const),
             file: fc.integer({ min: 0, max: files.length - 1 }),
             position: fc.nat(),
-            bit: fc.integer({ min: 0, max: 7 }),
+            bit: fc.integer({ min: 0, max: 7 })
           }),
           fc.record({
             kind: fc.constant("random" as const),
             file: fc.integer({ min: 0, max: files.length - 1 }),
-            bytes: fc.uint8Array({ minLength: 0, maxLength: 600 }),
-          }),
+            bytes: fc.uint8Array({ minLength: 0, maxLength: 600 })
+          })
         )
         const mode = fc.constantFrom<RecoveryMode>("tolerate-tail", "point-in-time", "strict")
         const samples = fc.sample(fc.tuple(damage, mode), { numRuns: 300, seed: 20261124 })
@@ -81,14 +81,14 @@ describe("damage anywhere", () => {
                       assert.deepStrictEqual(
                         plainEvent(event),
                         events[Number(event.seq) - 1],
-                        `seq ${event.seq}`,
+                        `seq ${event.seq}`
                       )
                     }
                     return replayed.length
-                  }),
-                ).pipe(Effect.timeout("10 seconds")),
+                  })
+                ).pipe(Effect.timeout("10 seconds"))
               )
-            }),
+            })
           )
           if (Exit.isSuccess(exit)) {
             recovered++
@@ -98,13 +98,13 @@ describe("damage anywhere", () => {
           const error = Cause.findErrorOption(exit.cause)
           assert.isTrue(
             error._tag === "Some" && isWalError(error.value),
-            `not a WalError: ${Cause.pretty(exit.cause)} (${JSON.stringify(d)})`,
+            `not a WalError: ${Cause.pretty(exit.cause)} (${JSON.stringify(d)})`
           )
         }
         assert.isAbove(recovered, 0)
         assert.isAbove(failed, 0)
         assert.isAbove(sizes.length, 3)
       }).pipe(Effect.scoped, Effect.provide(nodeLayer)),
-    { timeout: 60_000 },
+    { timeout: 60_000 }
   )
 })

@@ -47,7 +47,7 @@ describe("corruption before the last segment", () => {
           assert.include(error.message, `byte ${BATCH_BYTES}`)
         }
         assert.deepStrictEqual(yield* hashTree(dir), before)
-      }).pipe(Effect.scoped, Effect.provide(nodeLayer)),
+      }).pipe(Effect.scoped, Effect.provide(nodeLayer))
     )
   }
 
@@ -76,7 +76,7 @@ describe("corruption before the last segment", () => {
         assert.deepStrictEqual(contents.map((b) => Buffer.from(b).toString("hex")).sort(), expected)
         assert.strictEqual(wal.recovery.bytesTruncated, BATCH_BYTES + thirdBytes.byteLength)
         assert.strictEqual(yield* wal.append(eventFor(1000)), 16n)
-      }).pipe(Effect.scoped, Effect.provide(nodeLayer)),
+      }).pipe(Effect.scoped, Effect.provide(nodeLayer))
   )
 
   it.live("strict fails on a torn tail too, and changes nothing", () =>
@@ -91,7 +91,7 @@ describe("corruption before the last segment", () => {
       assert.instanceOf(error, CorruptionError)
       if (error instanceof CorruptionError) assert.strictEqual(error.reason, "BatchPastEndOfFile")
       assert.deepStrictEqual(yield* hashTree(dir), before)
-    }).pipe(Effect.scoped, Effect.provide(nodeLayer)),
+    }).pipe(Effect.scoped, Effect.provide(nodeLayer))
   )
 
   it.live("a last segment torn inside its first batch is removed after its bytes are quarantined", () =>
@@ -104,7 +104,7 @@ describe("corruption before the last segment", () => {
       const [wal, replayed] = yield* WalHandle.open({
         dir,
         segmentMaxBytes: 2 * BATCH_BYTES,
-        batchMaxEvents: 5,
+        batchMaxEvents: 5
       })
       assert.deepStrictEqual([...replayed].map(plainEvent), events.slice(0, 20).map(stored))
       assert.isFalse(yield* fs.exists(last))
@@ -112,7 +112,7 @@ describe("corruption before the last segment", () => {
       assert.deepStrictEqual(yield* fs.readFile(quarantined ?? ""), bytes.subarray(0, 40))
       assert.strictEqual(yield* wal.append(eventFor(1000)), 21n)
       assert.isTrue(yield* fs.exists(last))
-    }).pipe(Effect.scoped, Effect.provide(nodeLayer)),
+    }).pipe(Effect.scoped, Effect.provide(nodeLayer))
   )
 
   it.live("a missing segment is corruption, not a torn tail, even before the last segment only", () =>
@@ -129,7 +129,7 @@ describe("corruption before the last segment", () => {
         assert.strictEqual(error.file, third)
       }
       assert.deepStrictEqual(yield* hashTree(dir), before)
-    }).pipe(Effect.scoped, Effect.provide(nodeLayer)),
+    }).pipe(Effect.scoped, Effect.provide(nodeLayer))
   )
 })
 
@@ -159,7 +159,7 @@ describe("unknown versions", () => {
           }
           assert.deepStrictEqual(yield* hashTree(dir), hashes)
           assert.isFalse(yield* fs.exists(path.join(dir, "quarantine")))
-        }).pipe(Effect.scoped, Effect.provide(nodeLayer)),
+        }).pipe(Effect.scoped, Effect.provide(nodeLayer))
     )
   }
 })

@@ -39,16 +39,16 @@ describe("torn tail", () => {
                 assert.strictEqual(quarantined.length, 1)
                 assert.deepStrictEqual(
                   yield* fs.readFile(quarantined[0] ?? ""),
-                  full.subarray(BATCH_BYTES, cut),
+                  full.subarray(BATCH_BYTES, cut)
                 )
                 assert.strictEqual(wal.recovery.bytesTruncated, cut - BATCH_BYTES)
               }
               assert.strictEqual(yield* wal.append(eventFor(9999)), 16n)
-            }),
+            })
           )
         }
       }).pipe(Effect.scoped, Effect.provide(nodeLayer)),
-    { timeout: 60_000 },
+    { timeout: 60_000 }
   )
 
   it.live(
@@ -74,14 +74,14 @@ describe("torn tail", () => {
               assert.strictEqual(quarantined.length, 1)
               assert.deepStrictEqual(yield* fs.readFile(quarantined[0] ?? ""), tail)
               assert.deepStrictEqual(wal.recovery.filesQuarantined, quarantined)
-            }),
+            })
           )
         }
-      }).pipe(Effect.scoped, Effect.provide(nodeLayer)),
+      }).pipe(Effect.scoped, Effect.provide(nodeLayer))
   )
 })
 
 const stored = (e: { entityId: bigint; signalType: number; weight: number; timestamp: bigint }) => ({
   ...e,
-  weight: Math.fround(e.weight),
+  weight: Math.fround(e.weight)
 })

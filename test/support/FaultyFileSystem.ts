@@ -58,7 +58,7 @@ export const faultyFileSystemLayer = (plan: FaultPlan): Layer.Layer<FileSystem.F
     FileSystem.FileSystem,
     Effect.gen(function* () {
       return wrapFileSystem(yield* FileSystem.FileSystem, plan)
-    }),
+    })
   ).pipe(Layer.provide(NodeFileSystem.layer))
 
 // internals
@@ -70,7 +70,7 @@ const failure = (errno: Fault["errno"], method: string, path: string): PlatformE
     method,
     description: `${errno}: injected fault`,
     pathOrDescriptor: path,
-    cause: Object.assign(new Error(`${errno}: injected fault, ${method} '${path}'`), { code: errno }),
+    cause: Object.assign(new Error(`${errno}: injected fault, ${method} '${path}'`), { code: errno })
   })
 
 const wrapFileSystem = (real: FileSystem.FileSystem, plan: FaultPlan): FileSystem.FileSystem => {
@@ -96,7 +96,7 @@ const wrapFileSystem = (real: FileSystem.FileSystem, plan: FaultPlan): FileSyste
         return yield* real.rename(from, to)
       }),
     remove: (path, options) => Effect.andThen(log("remove", path), real.remove(path, options)),
-    truncate: (path, length) => Effect.andThen(log("truncate", path), real.truncate(path, length)),
+    truncate: (path, length) => Effect.andThen(log("truncate", path), real.truncate(path, length))
   })
 }
 
@@ -104,7 +104,7 @@ const wrapFile = (
   file: FileSystem.File,
   path: string,
   plan: FaultPlan,
-  log: (operation: Operation, path: string, bytes?: number) => Effect.Effect<void>,
+  log: (operation: Operation, path: string, bytes?: number) => Effect.Effect<void>
 ): FileSystem.File => {
   const writeAll = (buffer: Uint8Array) =>
     Effect.gen(function* () {
@@ -130,6 +130,6 @@ const wrapFile = (
     readAlloc: (size, options) => file.readAlloc(size, options),
     truncate: (length) => Effect.andThen(log("truncate", path), file.truncate(length)),
     write: (buffer) => Effect.andThen(log("write", path, buffer.byteLength), file.write(buffer)),
-    writeAll,
+    writeAll
   }
 }

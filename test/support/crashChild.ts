@@ -28,9 +28,9 @@ const appendLoop = (wal: (typeof WalHandle)["Service"], round: number, fibers: n
         Effect.suspend(() => {
           const i = round * 1_000_000 + next++
           return Effect.flatMap(wal.append(eventFor(i)), (seq) => say(`ack ${seq} ${i}`))
-        }),
+        })
       ),
-    { concurrency: "unbounded", discard: true },
+    { concurrency: "unbounded", discard: true }
   )
 }
 
@@ -41,7 +41,7 @@ const checkpointLoop = (wal: (typeof WalHandle)["Service"]) => {
       const seq = yield* wal.append(eventFor(9_000_000_000 + i++ + Number(process.pid) * 1000))
       yield* wal.checkpoint(seq)
       yield* say(`checkpoint ${seq}`)
-    }),
+    })
   )
 }
 

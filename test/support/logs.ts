@@ -14,7 +14,7 @@ export const buildLog = (
   dir: string,
   batches: number,
   eventsPerBatch: number,
-  overrides: Partial<WalConfigInput> = {},
+  overrides: Partial<WalConfigInput> = {}
 ) =>
   Effect.scoped(
     Effect.gen(function* () {
@@ -22,14 +22,14 @@ export const buildLog = (
         dir,
         groupCommit: "eager",
         batchMaxEvents: eventsPerBatch,
-        ...overrides,
+        ...overrides
       })
       const events = eventsFor(batches * eventsPerBatch)
       for (let b = 0; b < batches; b++) {
         yield* wal.appendAll(events.slice(b * eventsPerBatch, (b + 1) * eventsPerBatch))
       }
       return events
-    }),
+    })
   )
 
 export const segmentPaths = (dir: string) =>

@@ -38,7 +38,7 @@ export const readSegments = (dir: string) =>
         firstSeq,
         batchFirstSeqs,
         sizeBytes: bytes.byteLength,
-        validBytes: scan.validBytes,
+        validBytes: scan.validBytes
       })
     }
     return { segments, events }

@@ -35,7 +35,7 @@ export interface Vectors {
 }
 
 export const sharedVectorsPath = fileURLToPath(
-  new URL("../../../shared/vectors/format-v1.json", import.meta.url),
+  new URL("../../../shared/vectors/format-v1.json", import.meta.url)
 )
 export const fixtureVectorsPath = fileURLToPath(new URL("../fixtures/format-v1.json", import.meta.url))
 
@@ -48,7 +48,7 @@ export const toEvent = (v: VectorEvent) => ({
   entityId: BigInt(v.entityId),
   signalType: v.signalType,
   weight: v.weight,
-  timestamp: BigInt(v.timestamp),
+  timestamp: BigInt(v.timestamp)
 })
 
 export const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString("hex")

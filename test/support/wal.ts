@@ -22,7 +22,7 @@ export const eventFor = (i: number): SignalEvent => ({
   entityId: BigInt(i) * 7919n + 1n,
   signalType: i % 4,
   weight: Math.fround((i % 1000) / 8),
-  timestamp: 1_700_000_000_000_000_000n + BigInt(i),
+  timestamp: 1_700_000_000_000_000_000n + BigInt(i)
 })
 
 export const eventsFor = (count: number, from = 0): Array<SignalEvent> =>
@@ -51,5 +51,5 @@ export const plainEvent = (e: SignalEvent): SignalEvent => ({
   entityId: e.entityId,
   signalType: e.signalType,
   weight: e.weight,
-  timestamp: e.timestamp,
+  timestamp: e.timestamp
 })

@@ -27,16 +27,16 @@ describe("append, rotation and reopen", () => {
                 Effect.forEach(
                   Array.from({ length: 20 }, (_, k) => fiber * 20 + k),
                   (i) => Effect.map(wal.append(eventFor(i)), (seq) => bySeq.set(seq, i)),
-                  { discard: true },
+                  { discard: true }
                 ),
-              { concurrency: "unbounded", discard: true },
+              { concurrency: "unbounded", discard: true }
             )
-          }),
+          })
         )
         assert.strictEqual(bySeq.size, 20_000)
         assert.deepStrictEqual(
           [...bySeq.keys()].sort((a, b) => Number(a - b)),
-          Array.from({ length: 20_000 }, (_, i) => BigInt(i + 1)),
+          Array.from({ length: 20_000 }, (_, i) => BigInt(i + 1))
         )
         const { segments, events } = yield* readSegments(dir)
         assert.isAbove(segments.length, 10)
@@ -44,7 +44,7 @@ describe("append, rotation and reopen", () => {
           assert.match(segment.name, /^wal-\d{20}\.seg$/)
           assert.strictEqual(
             segment.name,
-            `wal-${segment.batchFirstSeqs[0]?.toString().padStart(20, "0")}.seg`,
+            `wal-${segment.batchFirstSeqs[0]?.toString().padStart(20, "0")}.seg`
           )
           assert.isAtMost(segment.sizeBytes, segmentMaxBytes)
           assert.strictEqual(segment.validBytes, segment.sizeBytes)
@@ -55,7 +55,7 @@ describe("append, rotation and reopen", () => {
           assert.isDefined(i)
           assert.deepStrictEqual(plainEvent(event), stored(i ?? -1))
         }
-      }).pipe(Effect.provide(nodeLayer)),
+      }).pipe(Effect.provide(nodeLayer))
   )
 
   it.live("reopen replays exactly what was appended, and the next sequence number continues", () =>
@@ -67,11 +67,11 @@ describe("append, rotation and reopen", () => {
           const [wal, replayed] = yield* WalHandle.open(config)
           assert.strictEqual(replayed.length, 0)
           return yield* wal.appendAll(eventsFor(1234))
-        }),
+        })
       )
       assert.deepStrictEqual(
         first,
-        Array.from({ length: 1234 }, (_, i) => BigInt(i + 1)),
+        Array.from({ length: 1234 }, (_, i) => BigInt(i + 1))
       )
       yield* Effect.scoped(
         Effect.gen(function* () {
@@ -80,7 +80,7 @@ describe("append, rotation and reopen", () => {
           assert.strictEqual(replayed.firstSeq, 1n)
           const expected: Array<ReplayedEvent> = Array.from({ length: 1234 }, (_, i) => ({
             seq: BigInt(i + 1),
-            ...stored(i),
+            ...stored(i)
           }))
           assert.deepStrictEqual([...replayed], expected)
           assert.deepStrictEqual(replayed.at(0), expected[0])
@@ -90,12 +90,12 @@ describe("append, rotation and reopen", () => {
           assert.strictEqual(wal.recovery.eventsReplayed, 1234)
           assert.strictEqual(wal.recovery.lastSeq, 1234n)
           assert.strictEqual(yield* wal.append(eventFor(5000)), 1235n)
-        }),
+        })
       )
       const [wal, replayed] = yield* WalHandle.open(config)
       assert.strictEqual(replayed.length, 1235)
       assert.strictEqual(yield* wal.append(eventFor(5001)), 1236n)
-    }).pipe(Effect.scoped, Effect.provide(nodeLayer)),
+    }).pipe(Effect.scoped, Effect.provide(nodeLayer))
   )
 
   it.live(
@@ -109,7 +109,7 @@ describe("append, rotation and reopen", () => {
             const forked = yield* Effect.forEach(eventsFor(5000), (e) => Effect.forkDetach(wal.append(e)))
             yield* settle(5)
             return forked
-          }),
+          })
         )
         const exits = yield* Effect.forEach(fibers, (f) => Fiber.await(f))
         const seqs = exits.map((exit) => {
@@ -120,7 +120,7 @@ describe("append, rotation and reopen", () => {
         const [wal, replayed] = yield* WalHandle.open({ dir })
         assert.strictEqual(replayed.length, 5000)
         assert.strictEqual(yield* wal.nextSeq, 5001n)
-      }).pipe(Effect.scoped, Effect.provide(nodeLayer)),
+      }).pipe(Effect.scoped, Effect.provide(nodeLayer))
   )
 
   it.live("shutdown is idempotent, and appends and commands after it fail with ClosedError", () =>
@@ -139,6 +139,6 @@ describe("append, rotation and reopen", () => {
       const [again, replayed] = yield* WalHandle.open({ dir })
       assert.strictEqual(replayed.length, 1)
       yield* again.shutdown
-    }).pipe(Effect.scoped, Effect.provide(nodeLayer)),
+    }).pipe(Effect.scoped, Effect.provide(nodeLayer))
   )
 })

@@ -13,7 +13,7 @@ const faults: ReadonlyArray<readonly [string, Omit<Fault, "pathEndsWith">]> = [
   ["EIO on write", { operation: "write", skip: 2, errno: "EIO" }],
   ["EIO on sync", { operation: "sync", skip: 2, errno: "EIO" }],
   ["ENOSPC on write", { operation: "write", skip: 2, errno: "ENOSPC" }],
-  ["a short write", { operation: "write", skip: 2, errno: "EIO", tornAfterBytes: 1000 }],
+  ["a short write", { operation: "write", skip: 2, errno: "EIO", tornAfterBytes: 1000 }]
 ]
 
 const stored = (i: number) => ({ ...eventFor(i), weight: Math.fround(eventFor(i).weight) })
@@ -34,8 +34,8 @@ describe("write and sync failures", () => {
               const ok2 = yield* wal.appendAll(eventsFor(100, 100))
               const failing = yield* Effect.forkChild(
                 Effect.forEach(eventsFor(100, 200), (e) => Effect.exit(wal.append(e)), {
-                  concurrency: "unbounded",
-                }),
+                  concurrency: "unbounded"
+                })
               )
               yield* settle(50)
               const exits = yield* Fiber.join(failing)
@@ -43,7 +43,7 @@ describe("write and sync failures", () => {
               const laterAll = yield* Effect.exit(wal.appendAll([eventFor(998)]))
               const laterCommand = yield* Effect.exit(wal.checkpoint(1n))
               return [ok.concat(ok2), exits, [later, laterAll, laterCommand] as const] as const
-            }),
+            })
           )
           assert.strictEqual(first.length, 200)
           const failures = second.filter(Exit.isFailure)
@@ -76,14 +76,14 @@ describe("write and sync failures", () => {
               c.operation === fault.operation &&
               c.path.endsWith(".seg") &&
               plan.log.slice(0, i).filter((d) => d.operation === fault.operation && d.path.endsWith(".seg"))
-                .length === 2,
+                .length === 2
           )
           assert.isAtLeast(faultIndex, 0)
           assert.deepStrictEqual(
             plan.log
               .slice(faultIndex + 1)
               .filter((c) => c.path.endsWith(".seg") && (c.operation === "sync" || c.operation === "write")),
-            [],
+            []
           )
           // Reopen on the real file system: a valid prefix, including every acknowledged event.
           const [wal, replayed] = yield* WalHandle.open({ dir }).pipe(Effect.provide(nodeLayer))
@@ -96,10 +96,10 @@ describe("write and sync failures", () => {
           }
           assert.strictEqual(
             yield* Effect.provide(wal.append(eventFor(5000)), nodeLayer),
-            BigInt(replayed.length + 1),
+            BigInt(replayed.length + 1)
           )
         }).pipe(Effect.scoped, Effect.provide(faultyLayer(plan)))
-      },
+      }
     )
   }
 })

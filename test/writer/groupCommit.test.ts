@@ -40,7 +40,7 @@ describe("group commit", () => {
       const seqs = yield* Effect.forEach(eventsFor(100), (e) => wal.append(e), { concurrency: "unbounded" })
       assert.deepStrictEqual(
         [...seqs].sort((a, b) => Number(a - b)),
-        Array.from({ length: 100 }, (_, i) => BigInt(i + 1)),
+        Array.from({ length: 100 }, (_, i) => BigInt(i + 1))
       )
       assert.deepStrictEqual(segmentWrites(plan), [64 + 100 * 21])
       assert.strictEqual(plan.count("sync", ".seg"), 1)
@@ -52,7 +52,7 @@ describe("group commit", () => {
     return Effect.gen(function* () {
       const [wal] = yield* WalHandle.open({ dir: yield* tempDir })
       const all = yield* Effect.forkChild(
-        Effect.forEach(eventsFor(250), (e) => wal.append(e), { concurrency: "unbounded" }),
+        Effect.forEach(eventsFor(250), (e) => wal.append(e), { concurrency: "unbounded" })
       )
       yield* settle(100)
       assert.deepStrictEqual(segmentWrites(plan), [64 + 2100, 64 + 2100])
@@ -102,7 +102,7 @@ describe("group commit", () => {
       const seqs = yield* Fiber.join(all)
       assert.deepStrictEqual(
         seqs,
-        Array.from({ length: 250 }, (_, i) => BigInt(i + 1)),
+        Array.from({ length: 250 }, (_, i) => BigInt(i + 1))
       )
       assert.deepStrictEqual(segmentWrites(plan), [64 + 2100, 64 + 2100, 64 + 1050])
     }).pipe(Effect.provide(faultyLayer(plan)))

@@ -19,7 +19,7 @@ export interface StoredCheckpoint {
 export const readCheckpoint = (
   fs: FileSystem.FileSystem,
   path: Path.Path,
-  dir: string,
+  dir: string
 ): Effect.Effect<StoredCheckpoint, IoError | CorruptionError> =>
   Effect.gen(function* () {
     const file = path.join(dir, CHECKPOINT_FILE)
@@ -31,7 +31,7 @@ export const readCheckpoint = (
         file,
         offsetBytes: decoded.offsetBytes,
         reason: "BadCheckpoint",
-        detail: decoded.detail,
+        detail: decoded.detail
       })
     }
     return decoded.record
@@ -41,6 +41,6 @@ export const writeCheckpoint = (
   fs: FileSystem.FileSystem,
   path: Path.Path,
   dir: string,
-  checkpoint: StoredCheckpoint,
+  checkpoint: StoredCheckpoint
 ): Effect.Effect<void, IoError> =>
   atomicReplace(fs, dir, path.join(dir, CHECKPOINT_FILE), encodeCheckpoint(checkpoint))

@@ -6,5 +6,5 @@ import type { SegmentInfo } from "../recovery/recover.ts"
 
 export const segmentsToDelete = (
   segments: ReadonlyArray<SegmentInfo>,
-  seq: bigint,
+  seq: bigint
 ): ReadonlyArray<SegmentInfo> => segments.slice(0, -1).filter((segment) => segment.lastSeq < seq)

@@ -41,8 +41,6 @@ export const makeDedupWindow = (windowNanos: bigint, startNanos: bigint): DedupW
   let periodStartNanos = startNanos
   const seedKeys = new Uint32Array(KEY_WORDS)
 
-  const word = (keys: Uint32Array, i: number): number => keys[i] as number
-
   return {
     windowNanos,
     advanceTo: (nowNanos) => {
@@ -59,27 +57,17 @@ export const makeDedupWindow = (windowNanos: bigint, startNanos: bigint): DedupW
       dropped.clear()
       current = dropped
     },
-    contains: (keys, index) => {
-      const base = index * KEY_WORDS
-      const a = word(keys, base)
-      const b = word(keys, base + 1)
-      const c = word(keys, base + 2)
-      const d = word(keys, base + 3)
-      return current.has(a, b, c, d) || previous.has(a, b, c, d)
-    },
+    contains: (keys, index) => current.hasKey(keys, index) || previous.hasKey(keys, index),
     remember: (keys, count) => {
-      for (let i = 0; i < count; i++) {
-        const base = i * KEY_WORDS
-        current.add(word(keys, base), word(keys, base + 1), word(keys, base + 2), word(keys, base + 3))
-      }
+      for (let i = 0; i < count; i++) current.addKey(keys, i)
     },
     seed: (records) => {
       for (let offset = 0; offset + EVENT_RECORD_BYTES <= records.byteLength; offset += EVENT_RECORD_BYTES) {
         dedupKeyInto(records.subarray(offset, offset + EVENT_RECORD_BYTES), seedKeys, 0)
-        current.add(word(seedKeys, 0), word(seedKeys, 1), word(seedKeys, 2), word(seedKeys, 3))
+        current.addKey(seedKeys, 0)
       }
     },
     size: () => current.size + previous.size,
-    retainedBytes: () => current.retainedBytes + previous.retainedBytes,
+    retainedBytes: () => current.retainedBytes + previous.retainedBytes
   }
 }

@@ -64,6 +64,28 @@ export class KeyTable {
     return added
   }
 
+  /** `has` for key `index` of `keys`, an array of 4-word keys. */
+  hasKey(keys: Uint32Array, index: number): boolean {
+    const base = index * WORDS_PER_KEY
+    return this.has(
+      keys[base] as number,
+      keys[base + 1] as number,
+      keys[base + 2] as number,
+      keys[base + 3] as number
+    )
+  }
+
+  /** `add` for key `index` of `keys`, an array of 4-word keys. */
+  addKey(keys: Uint32Array, index: number): boolean {
+    const base = index * WORDS_PER_KEY
+    return this.add(
+      keys[base] as number,
+      keys[base + 1] as number,
+      keys[base + 2] as number,
+      keys[base + 3] as number
+    )
+  }
+
   /** Empties the table, keeping its storage if it is small enough to be worth reusing. */
   clear(): void {
     if (this.mask + 1 > this.initialCapacity * SHRINK_FACTOR) {

@@ -18,7 +18,7 @@ import {
   BATCH_MAGIC,
   BATCH_VERSION,
   CHECKSUM_BYTES,
-  EVENT_RECORD_BYTES,
+  EVENT_RECORD_BYTES
 } from "./layout.ts"
 
 export interface BatchHeader {
@@ -42,7 +42,7 @@ export const writeBatch = (
   firstSeq: bigint,
   batchTimestampNanos: bigint,
   eventCount: number,
-  eventAt: (index: number) => SignalEvent,
+  eventAt: (index: number) => SignalEvent
 ): number => {
   const view = new DataView(target.buffer, target.byteOffset, target.byteLength)
   for (let i = 0; i < eventCount; i++) {
@@ -55,7 +55,7 @@ export const writeBatch = (
 export const encodeBatch = (
   firstSeq: bigint,
   batchTimestampNanos: bigint,
-  events: ReadonlyArray<SignalEvent>,
+  events: ReadonlyArray<SignalEvent>
 ): Uint8Array => {
   const target = new Uint8Array(batchSizeBytes(events.length))
   writeBatch(target, firstSeq, batchTimestampNanos, events.length, (i) => events[i] as SignalEvent)
@@ -80,7 +80,7 @@ export const inspectBatch = (bytes: Uint8Array, offset: number): BatchInspection
   if (remaining < BATCH_HEADER_BYTES) {
     return invalid(
       "BatchPastEndOfFile",
-      `${remaining} bytes left, a batch header needs ${BATCH_HEADER_BYTES}`,
+      `${remaining} bytes left, a batch header needs ${BATCH_HEADER_BYTES}`
     )
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset + offset, BATCH_HEADER_BYTES)
@@ -105,7 +105,7 @@ export const inspectBatch = (bytes: Uint8Array, offset: number): BatchInspection
   if (header.payloadLengthBytes !== header.eventCount * EVENT_RECORD_BYTES) {
     return invalid(
       "BadPayloadLength",
-      `payload_len ${header.payloadLengthBytes} != event_count ${header.eventCount} × ${EVENT_RECORD_BYTES}`,
+      `payload_len ${header.payloadLengthBytes} != event_count ${header.eventCount} × ${EVENT_RECORD_BYTES}`
     )
   }
   return { _tag: "Valid", header, sizeBytes }
@@ -117,7 +117,7 @@ export const readBatchHeader = (view: DataView): BatchHeader => ({
   eventCount: view.getUint32(8, true),
   payloadLengthBytes: view.getUint32(12, true),
   firstSeq: view.getBigUint64(16, true),
-  batchTimestampNanos: view.getBigUint64(24, true),
+  batchTimestampNanos: view.getBigUint64(24, true)
 })
 
 /**
@@ -128,7 +128,7 @@ export const sealBatch = (
   target: Uint8Array,
   firstSeq: bigint,
   batchTimestampNanos: bigint,
-  eventCount: number,
+  eventCount: number
 ): number => {
   const view = new DataView(target.buffer, target.byteOffset, BATCH_HEADER_BYTES)
   const payloadLengthBytes = eventCount * EVENT_RECORD_BYTES
@@ -144,7 +144,7 @@ export const sealBatch = (
     target.subarray(0, BATCH_CHECKSUMMED_HEADER_BYTES),
     target.subarray(BATCH_HEADER_BYTES, sizeBytes),
     target,
-    BATCH_CHECKSUMMED_HEADER_BYTES,
+    BATCH_CHECKSUMMED_HEADER_BYTES
   )
   return sizeBytes
 }
@@ -154,5 +154,5 @@ export const sealBatch = (
 const invalid = (reason: CorruptionReason, detail: string): BatchInspection => ({
   _tag: "Invalid",
   reason,
-  detail,
+  detail
 })

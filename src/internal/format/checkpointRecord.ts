@@ -6,7 +6,7 @@ import {
   CHECKPOINT_CHECKSUMMED_BYTES,
   CHECKPOINT_FILE_BYTES,
   CHECKPOINT_MAGIC,
-  CHECKPOINT_VERSION,
+  CHECKPOINT_VERSION
 } from "./layout.ts"
 
 export interface CheckpointRecord {
@@ -35,7 +35,7 @@ export const decodeCheckpoint = (bytes: Uint8Array): CheckpointDecoding => {
     return {
       _tag: "Invalid",
       offsetBytes: 0,
-      detail: `${bytes.byteLength} bytes, expected ${CHECKPOINT_FILE_BYTES}`,
+      detail: `${bytes.byteLength} bytes, expected ${CHECKPOINT_FILE_BYTES}`
     }
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
@@ -54,6 +54,6 @@ export const decodeCheckpoint = (bytes: Uint8Array): CheckpointDecoding => {
   }
   return {
     _tag: "Valid",
-    record: { sequence: view.getBigUint64(8, true), timestampNanos: view.getBigUint64(16, true) },
+    record: { sequence: view.getBigUint64(8, true), timestampNanos: view.getBigUint64(16, true) }
   }
 }

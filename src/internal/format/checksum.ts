@@ -16,7 +16,7 @@ export const blake3Into = (
   first: Uint8Array,
   second: Uint8Array | undefined,
   target: Uint8Array,
-  targetOffset: number,
+  targetOffset: number
 ): void => {
   hasher256.init()
   hasher256.update(first)

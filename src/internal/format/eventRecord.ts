@@ -18,7 +18,7 @@ export const readEventRecord = (view: DataView, offset: number): SignalEvent => 
   entityId: view.getBigUint64(offset, true),
   signalType: view.getUint8(offset + 8),
   weight: view.getFloat32(offset + 9, true),
-  timestamp: view.getBigUint64(offset + 13, true),
+  timestamp: view.getBigUint64(offset + 13, true)
 })
 
 export const encodeEventRecord = (event: SignalEvent): Uint8Array => {

@@ -23,7 +23,7 @@ const heldInThisProcess = new Set<string>()
 
 /** Takes the lock for `dir`; the returned effect releases it. */
 export const acquireDirectoryLock = (
-  dir: string,
+  dir: string
 ): Effect.Effect<Effect.Effect<void>, LockedError | IoError, FileSystem.FileSystem | Path.Path> =>
   Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
@@ -35,8 +35,8 @@ export const acquireDirectoryLock = (
       Effect.as(true),
       Effect.catchIf(
         (e) => isAlreadyExists(e.cause),
-        () => Effect.succeed(false),
-      ),
+        () => Effect.succeed(false)
+      )
     )
     if (!created) {
       const existing = yield* readLockOwner(fs, lockPath)
@@ -60,10 +60,10 @@ export const acquireDirectoryLock = (
 /** The lock's owner as recorded in `LOCK`, or `undefined` when there is no readable lock. */
 export const readLockOwner = (
   fs: FileSystem.FileSystem,
-  lockPath: string,
+  lockPath: string
 ): Effect.Effect<LockOwner | undefined, IoError> =>
   Effect.map(readFileIfExists(fs, lockPath), (bytes) =>
-    bytes === undefined ? undefined : decodeOwner(bytes),
+    bytes === undefined ? undefined : decodeOwner(bytes)
   )
 
 /** Whether the recorded owner is still running (and is the same process, not a pid reuse). */
@@ -86,7 +86,7 @@ const releaseLock = (
   fs: FileSystem.FileSystem,
   dir: string,
   lockPath: string,
-  self: LockOwner,
+  self: LockOwner
 ): Effect.Effect<void> =>
   Effect.gen(function* () {
     heldInThisProcess.delete(lockPath)

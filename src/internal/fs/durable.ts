@@ -18,8 +18,8 @@ export const io =
 export const syncDirectory = (fs: FileSystem.FileSystem, dir: string): Effect.Effect<void, IoError> =>
   Effect.scoped(
     Effect.flatMap(io("open", dir)(fs.open(dir, { flag: "r" })), (handle) =>
-      io("syncDirectory", dir)(handle.sync),
-    ),
+      io("syncDirectory", dir)(handle.sync)
+    )
   )
 
 /** Writes `bytes` to a new file and syncs it; the caller syncs the directory. */
@@ -27,14 +27,14 @@ export const writeFileSynced = (
   fs: FileSystem.FileSystem,
   path: string,
   bytes: Uint8Array,
-  flag: "w" | "wx" = "w",
+  flag: "w" | "wx" = "w"
 ): Effect.Effect<void, IoError> =>
   Effect.scoped(
     Effect.gen(function* () {
       const file = yield* io("open", path)(fs.open(path, { flag }))
       yield* io("write", path)(file.writeAll(bytes))
       yield* io("sync", path)(file.sync)
-    }),
+    })
   )
 
 /** tmp → sync → rename over `path` → sync the directory (SPEC §2 `checkpoint.meta`). */
@@ -42,7 +42,7 @@ export const atomicReplace = (
   fs: FileSystem.FileSystem,
   dir: string,
   path: string,
-  bytes: Uint8Array,
+  bytes: Uint8Array
 ): Effect.Effect<void, IoError> =>
   Effect.gen(function* () {
     const tmp = `${path}.tmp`
@@ -56,16 +56,16 @@ export const openOwned = (
   fs: FileSystem.FileSystem,
   path: string,
   flag: FileSystem.OpenFlag,
-  scope: Scope.Scope,
+  scope: Scope.Scope
 ): Effect.Effect<FileSystem.File, IoError> =>
   io("open", path)(fs.open(path, { flag })).pipe(Scope.provide(scope))
 
 /** Reads a whole file, or `undefined` if it does not exist. */
 export const readFileIfExists = (
   fs: FileSystem.FileSystem,
-  path: string,
+  path: string
 ): Effect.Effect<Uint8Array | undefined, IoError> =>
   fs.readFile(path).pipe(
     Effect.catchReason("PlatformError", "NotFound", () => Effect.succeed(undefined)),
-    io("read", path),
+    io("read", path)
   )

@@ -13,7 +13,7 @@ export interface Quarantine {
   readonly cutTail: (
     segmentPath: string,
     bytes: Uint8Array,
-    fromOffset: number,
+    fromOffset: number
   ) => Effect.Effect<string, IoError>
   /** Moves a whole segment into quarantine/. Returns its new path. */
   readonly moveWhole: (segmentPath: string) => Effect.Effect<string, IoError>
@@ -46,7 +46,7 @@ export const makeQuarantine = (fs: FileSystem.FileSystem, path: Path.Path, dir: 
               const file = yield* io("open", segmentPath)(fs.open(segmentPath, { flag: "r+" }))
               yield* io("truncate", segmentPath)(file.truncate(fromOffset))
               yield* io("sync", segmentPath)(file.sync)
-            }),
+            })
           )
         }
         yield* syncDirectory(fs, dir)
@@ -60,6 +60,6 @@ export const makeQuarantine = (fs: FileSystem.FileSystem, path: Path.Path, dir: 
         yield* syncDirectory(fs, quarantineDir)
         yield* syncDirectory(fs, dir)
         return movedPath
-      }),
+      })
   }
 }

@@ -49,7 +49,7 @@ export interface RecoveredLog {
 export const recover = (
   fs: FileSystem.FileSystem,
   path: Path.Path,
-  options: RecoveryOptions,
+  options: RecoveryOptions
 ): Effect.Effect<RecoveredLog, IoError | CorruptionError | UnsupportedVersionError> =>
   Effect.gen(function* () {
     const startedMillis = yield* Clock.currentTimeMillis
@@ -77,7 +77,7 @@ export const recover = (
                 checkpoint,
                 batch.header.firstSeq,
                 batch.header.batchTimestampNanos,
-                batch.payload,
+                batch.payload
               )
             })
           : nameMismatch(file, expectedFirstSeq)
@@ -118,7 +118,7 @@ export const recover = (
       filesQuarantined: quarantined,
       checkpoint,
       lastSeq,
-      durationMillis,
+      durationMillis
     }
     return { segments, checkpoint, lastSeq, replayed, report }
   })
@@ -145,8 +145,8 @@ const nameMismatch = (file: SegmentFile, expectedFirstSeq: bigint) => ({
     _tag: "Invalid",
     offsetBytes: 0,
     reason: "SegmentNameMismatch",
-    detail: `file name promises sequence number ${file.firstSeq}, the log continues with ${expectedFirstSeq}`,
-  } satisfies ScanProblem,
+    detail: `file name promises sequence number ${file.firstSeq}, the log continues with ${expectedFirstSeq}`
+  } satisfies ScanProblem
 })
 
 const collectBatch = (
@@ -155,7 +155,7 @@ const collectBatch = (
   checkpoint: bigint,
   firstSeq: bigint,
   batchTimestampNanos: bigint,
-  payload: Uint8Array,
+  payload: Uint8Array
 ): void => {
   if (batchTimestampNanos >= options.recentSinceNanos) options.onRecentBatch(payload)
   if (options.replay === "none") return
@@ -169,14 +169,14 @@ const segmentInfo = (
   file: SegmentFile,
   sizeBytes: number,
   batchCount: number,
-  lastSeq: bigint,
+  lastSeq: bigint
 ): SegmentInfo => ({
   name: file.name,
   path: file.path,
   sizeBytes,
   batchCount,
   firstSeq: file.firstSeq,
-  lastSeq: batchCount > 0 ? lastSeq : file.firstSeq - 1n,
+  lastSeq: batchCount > 0 ? lastSeq : file.firstSeq - 1n
 })
 
 const corruption = (file: SegmentFile, problem: ScanProblem): CorruptionError =>
@@ -185,6 +185,6 @@ const corruption = (file: SegmentFile, problem: ScanProblem): CorruptionError =>
         file: file.path,
         offsetBytes: problem.offsetBytes,
         reason: problem.reason,
-        detail: problem.detail,
+        detail: problem.detail
       })
     : new CorruptionError({ file: file.path, offsetBytes: problem.offsetBytes, reason: "BadMagic" })

@@ -23,7 +23,7 @@ export type RecoveryDecision = "TruncateHere" | "TruncateHereAndQuarantineLater"
 export const decideRecovery = (
   mode: RecoveryMode,
   problem: ScanProblem,
-  isLastSegment: boolean,
+  isLastSegment: boolean
 ): RecoveryDecision => {
   if (problem._tag === "Unsupported") return "FailUnsupported"
   const isTornWrite = problem.reason !== "SequenceGap" && problem.reason !== "SegmentNameMismatch"

@@ -34,7 +34,7 @@ export const makeSegmentAppender = (
   path: Path.Path,
   dir: string,
   segmentMaxBytes: number,
-  recovered: ReadonlyArray<SegmentInfo>,
+  recovered: ReadonlyArray<SegmentInfo>
 ): SegmentAppender => {
   const known: Array<SegmentInfo> = [...recovered]
   let current: OpenSegment | undefined
@@ -49,7 +49,7 @@ export const makeSegmentAppender = (
     Effect.gen(function* () {
       const scope = yield* Scope.make()
       const file = yield* openOwned(fs, info.path, "a", scope).pipe(
-        Effect.onError(() => Scope.close(scope, Exit.void)),
+        Effect.onError(() => Scope.close(scope, Exit.void))
       )
       if (isNew) yield* syncDirectory(fs, dir)
       current = { file, scope, path: info.path, info }
@@ -78,7 +78,7 @@ export const makeSegmentAppender = (
         sizeBytes: 0,
         batchCount: 0,
         firstSeq,
-        lastSeq: firstSeq - 1n,
+        lastSeq: firstSeq - 1n
       }
       const opened = yield* openSegment(info, true)
       known.push(info)
@@ -95,7 +95,7 @@ export const makeSegmentAppender = (
           ...segment.info,
           sizeBytes: segment.info.sizeBytes + batch.byteLength,
           batchCount: segment.info.batchCount + 1,
-          lastSeq,
+          lastSeq
         }
         segment.info = info
         known[known.length - 1] = info
@@ -107,6 +107,6 @@ export const makeSegmentAppender = (
         if (info !== undefined && names.has(info.name)) known.splice(i, 1)
       }
     },
-    close: closeCurrent,
+    close: closeCurrent
   }
 }

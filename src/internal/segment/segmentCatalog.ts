@@ -20,7 +20,7 @@ export interface SegmentFile {
 export const listSegmentFiles = (
   fs: FileSystem.FileSystem,
   path: Path.Path,
-  dir: string,
+  dir: string
 ): Effect.Effect<ReadonlyArray<SegmentFile>, IoError> =>
   Effect.gen(function* () {
     const names = yield* io("list", dir)(fs.readDirectory(dir))

@@ -46,7 +46,7 @@ export interface SegmentScan {
 export const scanSegment = (
   bytes: Uint8Array,
   expectedFirstSeq: bigint,
-  onBatch: (batch: ScannedBatch) => void,
+  onBatch: (batch: ScannedBatch) => void
 ): SegmentScan => {
   let offset = 0
   let batchCount = 0
@@ -61,7 +61,7 @@ export const scanSegment = (
         _tag: "Unsupported",
         offsetBytes: offset,
         version: header.version,
-        flags: header.flags,
+        flags: header.flags
       }
       return { validBytes: offset, batchCount, lastSeq: nextSeq - 1n, problem }
     }
@@ -76,7 +76,7 @@ export const scanSegment = (
     onBatch({
       offsetBytes: offset,
       header,
-      payload: bytes.subarray(offset + BATCH_HEADER_BYTES, offset + sizeBytes),
+      payload: bytes.subarray(offset + BATCH_HEADER_BYTES, offset + sizeBytes)
     })
     batchCount++
     nextSeq = lastSeq + 1n
@@ -92,10 +92,10 @@ const stop = (
   batchCount: number,
   nextSeq: bigint,
   reason: CorruptionReason,
-  detail: string,
+  detail: string
 ): SegmentScan => ({
   validBytes: offsetBytes,
   batchCount,
   lastSeq: nextSeq - 1n,
-  problem: { _tag: "Invalid", offsetBytes, reason, detail },
+  problem: { _tag: "Invalid", offsetBytes, reason, detail }
 })

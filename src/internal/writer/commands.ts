@@ -25,13 +25,13 @@ export interface CommandContext {
 
 /** A command whose caller waits on `done`. */
 export const makeCommand = <A, E>(
-  body: Effect.Effect<A, E>,
+  body: Effect.Effect<A, E>
 ): { readonly command: Command; readonly done: Deferred.Deferred<A, E | QueuedFailure> } => {
   const done = Deferred.makeUnsafe<A, E | QueuedFailure>()
   const command: Command = {
     _tag: "Command",
     run: Effect.exit(body).pipe(Effect.flatMap((exit) => Effect.sync(() => Deferred.doneUnsafe(done, exit)))),
-    reject: (error) => Deferred.doneUnsafe(done, Exit.fail(error)),
+    reject: (error) => Deferred.doneUnsafe(done, Exit.fail(error))
   }
   return { command, done }
 }
@@ -44,29 +44,29 @@ export const checkSequenceNumber = (seq: unknown): Effect.Effect<bigint, Checkpo
         new CheckpointError({
           reason: "InvalidSequence",
           requestedSeq: typeof seq === "bigint" ? seq : -1n,
-          limitSeq: U64_MAX,
-        }),
+          limitSeq: U64_MAX
+        })
       )
 
 export const checkpointBody = (
   context: CommandContext,
-  seq: bigint,
+  seq: bigint
 ): Effect.Effect<void, CheckpointError | IoError> =>
   Effect.gen(function* () {
     const { state } = context
-    const lastDurableSeq = state.nextSeq - 1n
+    const lastDurableSeq = state.lastDurableSeq
     if (seq > lastDurableSeq) {
       return yield* new CheckpointError({
         reason: "BeyondDurable",
         requestedSeq: seq,
-        limitSeq: lastDurableSeq,
+        limitSeq: lastDurableSeq
       })
     }
     if (seq < state.checkpoint) {
       return yield* new CheckpointError({
         reason: "BelowCheckpoint",
         requestedSeq: seq,
-        limitSeq: state.checkpoint,
+        limitSeq: state.checkpoint
       })
     }
     const timestampNanos = yield* Clock.currentTimeNanos
@@ -76,7 +76,7 @@ export const checkpointBody = (
 
 export const truncateBody = (
   context: CommandContext,
-  seq: bigint,
+  seq: bigint
 ): Effect.Effect<number, CheckpointError | IoError> =>
   Effect.gen(function* () {
     const limitSeq = context.state.checkpoint + 1n
@@ -88,11 +88,11 @@ export const truncateBody = (
     yield* Effect.forEach(doomed, (segment) =>
       io(
         "remove",
-        segment.path,
-      )(context.fs.remove(segment.path)).pipe(Effect.tap(() => Effect.sync(() => deleted.add(segment.name)))),
+        segment.path
+      )(context.fs.remove(segment.path)).pipe(Effect.tap(() => Effect.sync(() => deleted.add(segment.name))))
     ).pipe(
       Effect.ensuring(Effect.sync(() => context.appender.dropSegments(deleted))),
-      Effect.andThen(syncDirectory(context.fs, context.dir)),
+      Effect.andThen(syncDirectory(context.fs, context.dir))
     )
     return deleted.size
   })

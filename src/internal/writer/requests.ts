@@ -40,7 +40,7 @@ export type WriterRequest = AppendOne | AppendMany | Command
 export const appendOne = (event: SignalEvent): AppendOne => ({
   _tag: "AppendOne",
   event,
-  done: Deferred.makeUnsafe<bigint, QueuedFailure>(),
+  done: Deferred.makeUnsafe<bigint, QueuedFailure>()
 })
 
 export const appendMany = (events: ReadonlyArray<SignalEvent>): AppendMany => ({
@@ -48,7 +48,7 @@ export const appendMany = (events: ReadonlyArray<SignalEvent>): AppendMany => ({
   events,
   seqs: new Array<bigint>(events.length),
   remaining: events.length,
-  done: Deferred.makeUnsafe<ReadonlyArray<bigint>, QueuedFailure>(),
+  done: Deferred.makeUnsafe<ReadonlyArray<bigint>, QueuedFailure>()
 })
 
 export const reject = (request: WriterRequest, error: QueuedFailure): void => {

@@ -10,14 +10,17 @@
  * is done. After a failed write the writer keeps draining, failing every request with
  * `ClosedError`, so no caller is left waiting.
  */
-import { type Cause, Duration, Effect, Pull, Queue, Schedule, Sink, Stream } from "effect"
+import { type Cause, Duration, Effect, Pull, type Queue, Schedule, Sink, Stream } from "effect"
 import type { GroupCommit } from "../../WalConfig.ts"
 import type { ClosedError, IoError } from "../../WalError.ts"
 import type { BatchWriter } from "./batchWriter.ts"
 import { reject, type WriterRequest } from "./requests.ts"
 
 export interface WriterState {
+  /** The sequence number the next staged event gets. */
   nextSeq: bigint
+  /** The last sequence number known durable (the checkpoint if nothing was written since). */
+  lastDurableSeq: bigint
   checkpoint: bigint
   failure: IoError | undefined
   shuttingDown: boolean
@@ -39,13 +42,7 @@ export interface WriterLoopOptions {
 export const runWriterLoop = (options: WriterLoopOptions): Effect.Effect<void> => {
   const { queue, batchWriter, batchMaxEvents, state } = options
 
-  const failWith = (error: IoError) =>
-    Effect.suspend(() => {
-      state.failure = error
-      return Queue.end(queue)
-    })
-
-  const flush = batchWriter.flush.pipe(Effect.catch(failWith))
+  const { flush, drain } = batchWriter
 
   const processGroup = (requests: ReadonlyArray<WriterRequest>): Effect.Effect<void> =>
     Effect.gen(function* () {
@@ -68,6 +65,7 @@ export const runWriterLoop = (options: WriterLoopOptions): Effect.Effect<void> =
             break
           case "Command":
             yield* flush
+            yield* drain
             if (state.failure !== undefined) reject(request, options.closedError())
             else yield* request.run
         }
@@ -75,7 +73,7 @@ export const runWriterLoop = (options: WriterLoopOptions): Effect.Effect<void> =
       yield* flush
     }).pipe(
       // Last resort against a bug in this loop: no request may be left waiting forever.
-      Effect.onError(() => Effect.sync(() => rejectAll(requests, options.closedError()))),
+      Effect.onError(() => Effect.sync(() => rejectAll(requests, options.closedError())))
     )
 
   const groups: Stream.Stream<ReadonlyArray<WriterRequest>> =
@@ -84,11 +82,12 @@ export const runWriterLoop = (options: WriterLoopOptions): Effect.Effect<void> =
       : Stream.fromQueue(queue).pipe(
           Stream.aggregateWithin(
             groupSink(batchMaxEvents),
-            Schedule.spaced(Duration.millis(options.batchMaxWaitMillis)),
-          ),
+            Schedule.spaced(Duration.millis(options.batchMaxWaitMillis))
+          )
         )
 
-  return groups.pipe(Stream.runForEach(processGroup))
+  // The last batch may still be in flight when the queue ends: wait for it before returning.
+  return groups.pipe(Stream.runForEach(processGroup), Effect.andThen(drain))
 }
 
 // internals
@@ -99,7 +98,7 @@ export const runWriterLoop = (options: WriterLoopOptions): Effect.Effect<void> =
  * happened to be chunked. Works on whole arrays: no Effect per request.
  */
 const groupSink = (
-  batchMaxEvents: number,
+  batchMaxEvents: number
 ): Sink.Sink<ReadonlyArray<WriterRequest>, WriterRequest, WriterRequest> =>
   Sink.fromTransform((upstream) => {
     const group: Array<WriterRequest> = []
