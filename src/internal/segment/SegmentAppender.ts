@@ -1,10 +1,12 @@
 /**
- * The segment being written: appends whole batches, one sync each, and rotates before a batch
- * that would make the segment exceed `segmentMaxBytes` (SPEC §2 "Segment files").
+ * The segment being written: appends whole batches and rotates before a batch that would make
+ * the segment exceed `segmentMaxBytes` (SPEC §2 "Segment files").
  *
- * Every batch is synced when it is written, so the segment being closed at rotation is already
- * durable; the new segment's name is made durable by syncing the directory before any batch
- * goes into it. Each segment file lives in a scope of its own and is closed when it is left.
+ * Writing and syncing are separate steps so the writer can have several syncs in flight while
+ * writes stay in order: `writeBatch` writes and returns the one sync that makes that batch
+ * durable, bound to the file it went to. A segment left at rotation is closed only after its last
+ * pending sync; every batch in it is synced by then. The new segment's name is made durable by
+ * syncing the directory before any batch goes into it.
  */
 import { Effect, Exit, type FileSystem, type Path, Scope } from "effect"
 import type { IoError } from "../../WalError.ts"
@@ -13,8 +15,15 @@ import { io, openOwned, syncDirectory } from "../fs/durable.ts"
 import type { SegmentInfo } from "../recovery/recover.ts"
 
 export interface SegmentAppender {
-  /** Writes one encoded batch holding sequence numbers `firstSeq..lastSeq`, then syncs it. */
-  readonly appendBatch: (batch: Uint8Array, firstSeq: bigint, lastSeq: bigint) => Effect.Effect<void, IoError>
+  /**
+   * Writes one encoded batch holding sequence numbers `firstSeq..lastSeq`; succeeds with the sync
+   * that makes it durable. Calls must not overlap; the syncs may.
+   */
+  readonly writeBatch: (
+    batch: Uint8Array,
+    firstSeq: bigint,
+    lastSeq: bigint
+  ) => Effect.Effect<Effect.Effect<void, IoError>, IoError>
   /** The segments, oldest first; the last one is being written. */
   readonly segments: () => ReadonlyArray<SegmentInfo>
   /** Forgets segments that were deleted (truncation). */
@@ -27,6 +36,8 @@ interface OpenSegment {
   readonly scope: Scope.Closeable
   readonly path: string
   info: SegmentInfo
+  pendingSyncs: number
+  leaving: boolean
 }
 
 export const makeSegmentAppender = (
@@ -39,10 +50,13 @@ export const makeSegmentAppender = (
   const known: Array<SegmentInfo> = [...recovered]
   let current: OpenSegment | undefined
 
+  /** Leaves the current segment: closed now if no sync is pending on it, else after the last one. */
   const closeCurrent = Effect.suspend(() => {
-    const closing = current
+    const leaving = current
     current = undefined
-    return closing === undefined ? Effect.void : Scope.close(closing.scope, Exit.void)
+    if (leaving === undefined) return Effect.void
+    leaving.leaving = true
+    return leaving.pendingSyncs === 0 ? Scope.close(leaving.scope, Exit.void) : Effect.void
   })
 
   const openSegment = (info: SegmentInfo, isNew: boolean) =>
@@ -52,7 +66,7 @@ export const makeSegmentAppender = (
         Effect.onError(() => Scope.close(scope, Exit.void))
       )
       if (isNew) yield* syncDirectory(fs, dir)
-      current = { file, scope, path: info.path, info }
+      current = { file, scope, path: info.path, info, pendingSyncs: 0, leaving: false }
       return current
     })
 
@@ -86,11 +100,10 @@ export const makeSegmentAppender = (
     })
 
   return {
-    appendBatch: (batch, firstSeq, lastSeq) =>
+    writeBatch: (batch, firstSeq, lastSeq) =>
       Effect.gen(function* () {
         const segment = yield* segmentFor(firstSeq, batch.byteLength)
         yield* io("write", segment.path)(segment.file.writeAll(batch))
-        yield* io("sync", segment.path)(segment.file.sync)
         const info: SegmentInfo = {
           ...segment.info,
           sizeBytes: segment.info.sizeBytes + batch.byteLength,
@@ -99,6 +112,20 @@ export const makeSegmentAppender = (
         }
         segment.info = info
         known[known.length - 1] = info
+        segment.pendingSyncs++
+        return io(
+          "sync",
+          segment.path
+        )(segment.file.sync).pipe(
+          Effect.ensuring(
+            Effect.suspend(() => {
+              segment.pendingSyncs--
+              return segment.leaving && segment.pendingSyncs === 0
+                ? Scope.close(segment.scope, Exit.void)
+                : Effect.void
+            })
+          )
+        )
       }),
     segments: () => known.slice(),
     dropSegments: (names) => {

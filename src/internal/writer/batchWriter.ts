@@ -2,17 +2,18 @@
  * Writes batches (SPEC §3 "Append and group commit"): drop duplicates, assign sequence numbers,
  * encode, checksum, write, exactly one sync — and only then complete the appends.
  *
- * Pipelined: while one batch's write and sync are in flight, the next batch is staged (dedup,
- * sequence numbers, encoding) in another buffer. When a sync completes, the staged batch's write
- * is issued first and the finished batch's appends are completed after, so the disk is not idle
- * while the appenders it just released run. There is never more than one batch on its way to
- * disk, and a batch is acknowledged only if every batch before it was. Dedup keys enter the
- * window only after the sync succeeded; an event repeating one of the batch in flight is
- * acknowledged with 0n only once that batch is durable.
+ * Pipelined: up to `MAX_BATCHES_IN_FLIGHT` batches are on their way to disk at once. Writes go
+ * out strictly in order (each waits for the previous write), but a batch's sync may start while
+ * earlier syncs are still running — the disk then commits them together, which is how the WAL
+ * keeps up with a plain write+sync loop while the JS thread is busy with the appenders. Batches
+ * are completed strictly in order, and a batch is acknowledged only if it and every batch before
+ * it were synced: after a failed write or sync, no later batch is acknowledged, whatever its own
+ * sync said. Dedup keys enter the window only once their batch is acknowledged; an event repeating
+ * one of a batch still in flight is answered 0n only once that batch is.
  */
 import { Cause, Clock, Deferred, Effect, Exit } from "effect"
 import type { SignalEvent } from "../../SignalEvent.ts"
-import type { ClosedError, IoError } from "../../WalError.ts"
+import { type ClosedError, IoError } from "../../WalError.ts"
 import type { DedupWindowShape } from "../dedup/DedupWindow.ts"
 import { dedupKeyInto, KEY_WORDS } from "../dedup/dedupKey.ts"
 import { KeyTable } from "../dedup/KeyTable.ts"
@@ -77,16 +78,25 @@ interface Staging {
   sizeBytes: number
 }
 
-/** Forming, staged (waiting for the disk), in flight. */
-const STAGINGS = 3
+/** How many batches may be written and not yet synced at once. */
+export const MAX_BATCHES_IN_FLIGHT = 4
+
+/** A batch on its way to disk: written (in order), then synced; `exit` once its sync finished. */
+interface Flight {
+  readonly staging: Staging
+  exit: Exit.Exit<void, IoError> | undefined
+}
 
 export const makeBatchWriter = (options: BatchWriterOptions): BatchWriter => {
   const { batchMaxEvents, appender, dedup } = options
-  const stagings = Array.from({ length: STAGINGS }, () => makeStaging(batchMaxEvents))
+  const stagings = Array.from({ length: MAX_BATCHES_IN_FLIGHT + 1 }, () => makeStaging(batchMaxEvents))
   let current = stagings[0] as Staging
-  let staged: Staging | undefined
-  let inFlight: Staging | undefined
+  const flights: Array<Flight> = []
+  /** Completed when the last launched batch's write returned: the next write waits for it. */
+  let previousWrite: Deferred.Deferred<void> | undefined
   let failure: IoError | undefined
+  /** Set by a failed write: later writes must not land behind a hole. */
+  let writeFailure: IoError | undefined
   let waiter: Deferred.Deferred<void> | undefined
 
   const wake = (): void => {
@@ -113,28 +123,24 @@ export const makeBatchWriter = (options: BatchWriterOptions): BatchWriter => {
   const flush: Effect.Effect<void> = Effect.suspend(() => {
     if (current.count === 0) return Effect.void
     return Effect.andThen(
-      waitUntil(() => staged === undefined),
+      waitUntil(() => flights.length < MAX_BATCHES_IN_FLIGHT),
       Effect.flatMap(Clock.currentTimeNanos, (nowNanos) => {
         const staging = current
-        current = stagings.find((s) => s !== staging && s !== inFlight) ?? staging
+        current = stagings.find((s) => s !== staging && !flights.some((f) => f.staging === s)) ?? staging
         if (failure !== undefined) {
           forEachOwner(staging, (owner) => reject(owner, options.closedError()))
           return Effect.void
         }
-        stage(staging, nowNanos, inFlight)
-        if (inFlight !== undefined) {
-          staged = staging
-          return Effect.void
-        }
+        stage(staging, nowNanos)
         return launch(staging)
       })
     )
   })
 
-  const drain = waitUntil(() => staged === undefined && inFlight === undefined)
+  const drain = waitUntil(() => flights.length === 0)
 
-  /** Dedup, sequence numbers and encoding: CPU work, done while the previous batch syncs. */
-  const stage = (staging: Staging, nowNanos: bigint, previous: Staging | undefined): void => {
+  /** Dedup, sequence numbers and encoding: CPU work, done while earlier batches sync. */
+  const stage = (staging: Staging, nowNanos: bigint): void => {
     dedup.advanceTo(nowNanos)
     staging.batchKeys.clear()
     staging.timestampNanos = nowNanos
@@ -147,10 +153,7 @@ export const makeBatchWriter = (options: BatchWriterOptions): BatchWriter => {
       dedupKeyInto(staging.buffer.subarray(offset, offset + EVENT_RECORD_BYTES), staging.keys, written)
       if (dedup.contains(staging.keys, written)) {
         staging.outcomes[slot] = DUPLICATE_OF_DURABLE
-      } else if (
-        previous?.batchKeys.hasKey(staging.keys, written) === true ||
-        !staging.batchKeys.addKey(staging.keys, written)
-      ) {
+      } else if (inFlightHasKey(staging.keys, written) || !staging.batchKeys.addKey(staging.keys, written)) {
         staging.outcomes[slot] = DUPLICATE_PENDING
       } else {
         staging.outcomes[slot] = WRITTEN
@@ -163,67 +166,85 @@ export const makeBatchWriter = (options: BatchWriterOptions): BatchWriter => {
     staging.sizeBytes = written > 0 ? sealBatch(staging.buffer, staging.firstSeq, nowNanos, written) : 0
   }
 
-  /** Starts a staged batch's write and sync on a fiber of its own; returns once it is issued. */
-  const launch = (staging: Staging): Effect.Effect<void> => {
-    if (staging.written === 0) {
-      settleAll(staging)
-      wake()
-      return Effect.void
+  const inFlightHasKey = (keys: Uint32Array, index: number): boolean => {
+    for (const flight of flights) {
+      if (flight.staging.batchKeys.hasKey(keys, index)) return true
     }
-    inFlight = staging
+    return false
+  }
+
+  /** Puts a staged batch on its way: its write waits for the previous write, its sync does not wait. */
+  const launch = (staging: Staging): Effect.Effect<void> => {
+    const flight: Flight = { staging, exit: undefined }
+    flights.push(flight)
+    if (staging.written === 0) {
+      // Nothing to write (all duplicates): it still completes in order, behind the batches in flight.
+      flight.exit = Exit.void
+      return completeInOrder
+    }
+    const waitFor = previousWrite
+    const writeDone = Deferred.makeUnsafe<void>()
+    previousWrite = writeDone
     const lastSeq = staging.firstSeq + BigInt(staging.written - 1)
-    const io = appender.appendBatch(staging.buffer.subarray(0, staging.sizeBytes), staging.firstSeq, lastSeq)
-    return Effect.asVoid(
-      Effect.forkDetach(
-        Effect.flatMap(Effect.exit(io), (exit) =>
-          exit._tag === "Success" ? succeeded(staging) : failed(staging, exit)
-        ),
-        { startImmediately: true }
+    const io = Effect.gen(function* () {
+      if (waitFor !== undefined) yield* Deferred.await(waitFor)
+      const stop = failure ?? writeFailure
+      if (stop !== undefined) return yield* Effect.fail(stop)
+      const sync = yield* appender
+        .writeBatch(staging.buffer.subarray(0, staging.sizeBytes), staging.firstSeq, lastSeq)
+        .pipe(
+          Effect.tapError((error) =>
+            Effect.sync(() => {
+              writeFailure ??= error
+            })
+          )
+        )
+      Deferred.doneUnsafe(writeDone, Exit.void)
+      yield* sync
+    }).pipe(
+      Effect.ensuring(Effect.sync(() => Deferred.doneUnsafe(writeDone, Exit.void))),
+      Effect.exit,
+      Effect.flatMap((exit) => {
+        flight.exit = exit
+        return completeInOrder
+      })
+    )
+    return Effect.asVoid(Effect.forkDetach(io, { startImmediately: true }))
+  }
+
+  /** Completes finished batches from the oldest on, stopping at the first still in flight. */
+  const completeInOrder: Effect.Effect<void> = Effect.suspend(() => {
+    let firstFailure: IoError | undefined
+    while (flights.length > 0) {
+      const head = flights[0] as Flight
+      if (head.exit === undefined) break
+      flights.shift()
+      const exitError = head.exit._tag === "Failure" ? asIoError(head.exit.cause) : undefined
+      if (failure === undefined && exitError !== undefined) {
+        failure = exitError
+        firstFailure = exitError
+      }
+      if (failure === undefined) succeeded(head.staging)
+      else failAll(head.staging, failure)
+    }
+    wake()
+    return firstFailure === undefined ? Effect.void : options.onIoFailure(firstFailure)
+  })
+
+  const succeeded = (staging: Staging): void => {
+    if (staging.written > 0) {
+      dedup.remember(staging.keys, staging.written)
+      options.onDurable(
+        {
+          firstSeq: staging.firstSeq,
+          batchTimestampNanos: staging.timestampNanos,
+          records: staging.buffer.subarray(BATCH_HEADER_BYTES, staging.sizeBytes)
+        },
+        staging.written,
+        staging.count - staging.written
       )
-    )
-  }
-
-  const succeeded = (staging: Staging): Effect.Effect<void> => {
-    dedup.remember(staging.keys, staging.written)
-    options.onDurable(
-      {
-        firstSeq: staging.firstSeq,
-        batchTimestampNanos: staging.timestampNanos,
-        records: staging.buffer.subarray(BATCH_HEADER_BYTES, staging.sizeBytes)
-      },
-      staging.written,
-      staging.count - staging.written
-    )
-    inFlight = undefined
-    const following = staged
-    staged = undefined
-    // Issue the next write before completing this batch's appends (see the module comment).
-    const next = following === undefined ? Effect.void : launch(following)
-    return Effect.andThen(
-      next,
-      Effect.sync(() => {
-        settleAll(staging)
-        wake()
-      })
-    )
-  }
-
-  const failed = (staging: Staging, exit: Exit.Failure<void, IoError>): Effect.Effect<void> => {
-    const error = Cause.findErrorOption(exit.cause)
-    const ioError = error._tag === "Some" ? error.value : undefined
-    inFlight = undefined
-    const following = staged
-    staged = undefined
-    failure = ioError ?? failure
-    return Effect.andThen(
-      ioError === undefined ? Effect.void : options.onIoFailure(ioError),
-      Effect.sync(() => {
-        if (ioError === undefined) rejectStaged(staging)
-        else failAll(staging, ioError)
-        if (following !== undefined) rejectStaged(following)
-        wake()
-      })
-    )
+    }
+    settleAll(staging)
   }
 
   const settleAll = (staging: Staging): void =>
@@ -239,13 +260,6 @@ export const makeBatchWriter = (options: BatchWriterOptions): BatchWriter => {
     forEachOwner(staging, (owner, index, slot) => {
       if (staging.outcomes[slot] === DUPLICATE_OF_DURABLE) settle(owner, index, 0n)
       else reject(owner, error)
-    })
-
-  /** A staged batch behind a failed one never reaches the disk: its appends are closed out. */
-  const rejectStaged = (staging: Staging): void =>
-    forEachOwner(staging, (owner, index, slot) => {
-      if (staging.outcomes[slot] === DUPLICATE_OF_DURABLE) settle(owner, index, 0n)
-      else reject(owner, options.closedError())
     })
 
   return { add, size: () => current.count, flush, drain }
@@ -286,4 +300,12 @@ const forEachOwner = (
   staging.owners.fill(undefined, 0, count)
   staging.events.fill(undefined, 0, count)
   staging.count = 0
+}
+
+/** The batch's IoError; a defect in the I/O path is reported as one too, never left unanswered. */
+const asIoError = (cause: Cause.Cause<IoError>): IoError => {
+  const error = Cause.findErrorOption(cause)
+  return error._tag === "Some"
+    ? error.value
+    : new IoError({ operation: "write", path: "(writer)", cause: Cause.squash(cause) })
 }
