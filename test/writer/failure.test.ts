@@ -103,3 +103,28 @@ describe("write and sync failures", () => {
     )
   }
 })
+
+describe("several batches in flight", () => {
+  it.live("after a failed sync no later batch is acknowledged: the acknowledged appends are a prefix", () => {
+    const plan = new FaultPlan().inject({ operation: "sync", pathEndsWith: ".seg", skip: 5, errno: "EIO" })
+    return Effect.gen(function* () {
+      const dir = yield* tempDir
+      const [wal] = yield* WalHandle.open({ dir, batchMaxEvents: 10, groupCommit: "eager" })
+      const exits = yield* Effect.forEach(eventsFor(2000), (e) => Effect.exit(wal.append(e)), {
+        concurrency: "unbounded"
+      })
+      const acked = exits
+        .filter(Exit.isSuccess)
+        .map((exit) => exit.value)
+        .sort((a, b) => Number(a - b))
+      assert.isAtLeast(acked.length, 50)
+      assert.isBelow(acked.length, 2000)
+      // Contiguous from 1: nothing acknowledged past the failed batch.
+      assert.deepStrictEqual(
+        acked,
+        Array.from({ length: acked.length }, (_, i) => BigInt(i + 1))
+      )
+      assert.isAbove(plan.count("sync", ".seg"), 6)
+    }).pipe(Effect.scoped, Effect.provide(faultyLayer(plan)))
+  })
+})

@@ -1,0 +1,72 @@
+/**
+ * (a) Acknowledged events/s, batches/s, mean batch size and ack latency for 1–5000 concurrent
+ * appenders, and for `appendAll` of 100 events a call — each beside the raw write+sync loop at the
+ * same batch size on the same disk, measured just before and just after it.
+ */
+import { Effect, type FileSystem, type Path } from "effect"
+import type { GroupCommit } from "../src/index.ts"
+import { measureThroughput, rawWriteSyncLoop, type ThroughputResult } from "../src/internal/measure.ts"
+import { type GcMeter, startGcMeter } from "./gc.ts"
+
+export interface ThroughputRow {
+  readonly label: string
+  readonly wal: ThroughputResult
+  readonly rawEventsPerSecond: number
+  readonly ratio: number
+  readonly gcShare: number
+}
+
+export interface ThroughputCase {
+  readonly label: string
+  readonly appenders: number
+  readonly eventsPerCall: number
+  readonly groupCommit: GroupCommit
+}
+
+export const throughputCases: ReadonlyArray<ThroughputCase> = [
+  { label: "append, 1 appender", appenders: 1, eventsPerCall: 1, groupCommit: "window" },
+  { label: "append, 10 appenders", appenders: 10, eventsPerCall: 1, groupCommit: "window" },
+  { label: "append, 100 appenders", appenders: 100, eventsPerCall: 1, groupCommit: "window" },
+  { label: "append, 1000 appenders", appenders: 1000, eventsPerCall: 1, groupCommit: "window" },
+  { label: "append, 5000 appenders", appenders: 5000, eventsPerCall: 1, groupCommit: "window" },
+  { label: "appendAll ×100, 1 appender", appenders: 1, eventsPerCall: 100, groupCommit: "window" },
+  { label: "appendAll ×100, 100 appenders", appenders: 100, eventsPerCall: 100, groupCommit: "window" },
+  { label: "append, 1 appender, eager", appenders: 1, eventsPerCall: 1, groupCommit: "eager" },
+  { label: "append, 1000 appenders, eager", appenders: 1000, eventsPerCall: 1, groupCommit: "eager" }
+]
+
+export const runThroughput = (
+  baseDir: string,
+  cases: ReadonlyArray<ThroughputCase>,
+  seconds: number
+): Effect.Effect<Array<ThroughputRow>, unknown, FileSystem.FileSystem | Path.Path> =>
+  Effect.gen(function* () {
+    const rows: Array<ThroughputRow> = []
+    let n = 0
+    for (const c of cases) {
+      const dir = `${baseDir}/wal-${n++}`
+      const meter: GcMeter = startGcMeter()
+      const wal = yield* Effect.scoped(
+        measureThroughput({
+          config: { dir, groupCommit: c.groupCommit },
+          appenders: c.appenders,
+          eventsPerCall: c.eventsPerCall,
+          seconds
+        })
+      )
+      const gcShare = meter.stop()
+      const batchEvents = Math.max(1, Math.round(wal.meanBatchEvents))
+      const before = rawWriteSyncLoop(baseDir, batchEvents, seconds / 2)
+      const after = rawWriteSyncLoop(baseDir, batchEvents, seconds / 2)
+      const rawEventsPerSecond = (before.eventsPerSecond + after.eventsPerSecond) / 2
+      rows.push({
+        label: c.label,
+        wal,
+        rawEventsPerSecond,
+        ratio: wal.ackedPerSecond / rawEventsPerSecond,
+        gcShare
+      })
+      process.stderr.write(`  ${c.label}: ${(wal.ackedPerSecond / rawEventsPerSecond).toFixed(2)} of raw\n`)
+    }
+    return rows
+  })
