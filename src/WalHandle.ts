@@ -19,12 +19,16 @@ import {
   FileSystem,
   Layer,
   Path,
+  PubSub,
   Queue,
-  type Scope
+  type Scope,
+  Stream
 } from "effect"
 import { DedupWindow } from "./internal/dedup/DedupWindow.ts"
 import { acquireDirectoryLock } from "./internal/fs/directoryLock.ts"
 import { io } from "./internal/fs/durable.ts"
+import { liveTail, type PublishedBatch, TAIL_BUFFER_BATCHES } from "./internal/reader/liveTail.ts"
+import { type ReadError, readLog } from "./internal/reader/logReader.ts"
 import type { RecoveryReport } from "./internal/recovery/RecoveryReport.ts"
 import type { ReplayedEvents } from "./internal/recovery/ReplayedEvents.ts"
 import { recover, type SegmentInfo } from "./internal/recovery/recover.ts"
@@ -39,7 +43,7 @@ import {
   type WriterRequest
 } from "./internal/writer/requests.ts"
 import { runWriterLoop, type WriterState } from "./internal/writer/writerLoop.ts"
-import { invalidEventError, isSignalEvent, type SignalEvent } from "./SignalEvent.ts"
+import { invalidEventError, isSignalEvent, type ReplayedEvent, type SignalEvent } from "./SignalEvent.ts"
 import { decodeWalConfig, type WalConfigInput } from "./WalConfig.ts"
 import {
   type CheckpointError,
@@ -71,6 +75,17 @@ export interface WalHandleShape {
   /** Drains and syncs every queued append, closes the files, releases the lock. Idempotent. */
   readonly shutdown: Effect.Effect<void>
   readonly listSegments: Effect.Effect<ReadonlyArray<SegmentInfo>>
+  /**
+   * The durable events from `fromSeq` to `toSeq` (inclusive; by default the last durable event at
+   * the time of the call), read from disk a segment at a time. If `fromSeq` was truncated away,
+   * the stream starts at the first event still kept.
+   */
+  readonly read: (
+    fromSeq: bigint,
+    toSeq?: bigint
+  ) => Stream.Stream<ReplayedEvent, ReadError | CheckpointError>
+  /** `read(fromSeq)`, then every event as its batch becomes durable; ends when the WAL shuts down. */
+  readonly tail: (fromSeq: bigint) => Stream.Stream<ReplayedEvent, ReadError | CheckpointError>
   /** The sequence number the next written event will get. */
   readonly nextSeq: Effect.Effect<bigint>
   /** The events replayed at open: every event with `seq > checkpoint`. */
@@ -145,6 +160,8 @@ const startWal = Effect.fnUntraced(
       state.failure === undefined
         ? new ClosedError({ dir, reason: "ShutDown" })
         : new ClosedError({ dir, reason: "WriteFailed", cause: state.failure })
+    const published = yield* PubSub.sliding<PublishedBatch>(TAIL_BUFFER_BATCHES)
+    let tailSubscribers = 0
     const batchWriter = makeBatchWriter({
       batchMaxEvents: config.batchMaxEvents,
       appender,
@@ -156,6 +173,9 @@ const startWal = Effect.fnUntraced(
       },
       onDurable: (batch, eventsWritten) => {
         state.lastDurableSeq = batch.firstSeq + BigInt(eventsWritten) - 1n
+        if (tailSubscribers > 0) {
+          PubSub.publishUnsafe(published, { firstSeq: batch.firstSeq, records: batch.records.slice() })
+        }
       },
       closedError,
       onIoFailure: (error) =>
@@ -189,6 +209,7 @@ const startWal = Effect.fnUntraced(
         for (const request of yield* Queue.clear(queue).pipe(Effect.orElseSucceed(() => []))) {
           reject(request, closedError())
         }
+        yield* PubSub.shutdown(published)
         yield* appender.close
         yield* releaseLock
       }).pipe(Effect.ensuring(Deferred.succeed(done, undefined)), Effect.uninterruptible)
@@ -256,7 +277,31 @@ const startWal = Effect.fnUntraced(
         Effect.flatMap(checkSequenceNumber(seq), (s) => runCommand(truncateBody(commandContext, s))),
       shutdown,
       listSegments: Effect.sync(() => appender.segments()),
-      nextSeq: Effect.sync(() => state.nextSeq)
+      nextSeq: Effect.sync(() => state.nextSeq),
+      read: (fromSeq, toSeq) =>
+        Stream.unwrap(
+          Effect.map(checkSequenceNumber(fromSeq), (from) => {
+            const durable = state.lastDurableSeq
+            const to = toSeq === undefined || toSeq > durable ? durable : toSeq
+            return readLog(fs, path, dir, { fromSeq: from, toSeq: to })
+          })
+        ),
+      tail: (fromSeq) =>
+        Stream.unwrap(
+          Effect.map(checkSequenceNumber(fromSeq), (from) =>
+            liveTail(
+              {
+                published,
+                lastDurableSeq: () => state.lastDurableSeq,
+                read: (f, t) => readLog(fs, path, dir, { fromSeq: f, toSeq: t }),
+                subscribed: (delta) => {
+                  tailSubscribers += delta
+                }
+              },
+              from
+            )
+          )
+        )
     }
     return [handle, recovered.replayed] as const
   },

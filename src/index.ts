@@ -40,3 +40,4 @@ export {
   type WalError
 } from "./WalError.ts"
 export { type OpenError, WalHandle, type WalHandleShape } from "./WalHandle.ts"
+export * as WalReader from "./WalReader.ts"

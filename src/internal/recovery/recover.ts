@@ -7,12 +7,12 @@
  */
 import { Clock, Effect, type FileSystem, type Path } from "effect"
 import type { RecoveryMode, ReplayMode } from "../../WalConfig.ts"
-import { CorruptionError, type IoError, UnsupportedVersionError } from "../../WalError.ts"
+import type { CorruptionError, IoError, UnsupportedVersionError } from "../../WalError.ts"
 import { readCheckpoint } from "../checkpoint/checkpointStore.ts"
 import { EVENT_RECORD_BYTES } from "../format/layout.ts"
 import { io } from "../fs/durable.ts"
 import { listSegmentFiles, type SegmentFile } from "../segment/segmentCatalog.ts"
-import { type ScanProblem, scanSegment } from "../segment/segmentScanner.ts"
+import { nameMismatchProblem, problemError, scanSegment } from "../segment/segmentScanner.ts"
 import { makeQuarantine } from "./quarantine.ts"
 import type { RecoveryReport } from "./RecoveryReport.ts"
 import { ReplayBuilder, type ReplayedEvents } from "./ReplayedEvents.ts"
@@ -80,7 +80,12 @@ export const recover = (
                 batch.payload
               )
             })
-          : nameMismatch(file, expectedFirstSeq)
+          : {
+              validBytes: 0,
+              batchCount: 0,
+              lastSeq: expectedFirstSeq - 1n,
+              problem: nameMismatchProblem(file.firstSeq, expectedFirstSeq)
+            }
       batchesScanned += scan.batchCount
       replay.seal()
       if (scan.problem === undefined) {
@@ -89,11 +94,8 @@ export const recover = (
         continue
       }
       const decision = decideRecovery(options.recoveryMode, scan.problem, isLast)
-      if (decision === "FailUnsupported" && scan.problem._tag === "Unsupported") {
-        const { offsetBytes, version, flags } = scan.problem
-        return yield* new UnsupportedVersionError({ file: file.path, offsetBytes, version, flags })
-      }
-      if (decision === "Fail") return yield* corruption(file, scan.problem)
+      if (decision === "Fail" || decision === "FailUnsupported")
+        return yield* problemError(file.path, scan.problem)
       // Truncating decisions: copy first, then cut.
       const quarantine = makeQuarantine(fs, path, dir)
       quarantined.push(yield* quarantine.cutTail(file.path, bytes, scan.validBytes))
@@ -137,18 +139,6 @@ const expectedSeqFor = (file: SegmentFile, isFirst: boolean, lastSeq: bigint, ch
   return lastSeq + 1n
 }
 
-const nameMismatch = (file: SegmentFile, expectedFirstSeq: bigint) => ({
-  validBytes: 0,
-  batchCount: 0,
-  lastSeq: expectedFirstSeq - 1n,
-  problem: {
-    _tag: "Invalid",
-    offsetBytes: 0,
-    reason: "SegmentNameMismatch",
-    detail: `file name promises sequence number ${file.firstSeq}, the log continues with ${expectedFirstSeq}`
-  } satisfies ScanProblem
-})
-
 const collectBatch = (
   replay: ReplayBuilder,
   options: RecoveryOptions,
@@ -178,13 +168,3 @@ const segmentInfo = (
   firstSeq: file.firstSeq,
   lastSeq: batchCount > 0 ? lastSeq : file.firstSeq - 1n
 })
-
-const corruption = (file: SegmentFile, problem: ScanProblem): CorruptionError =>
-  problem._tag === "Invalid"
-    ? new CorruptionError({
-        file: file.path,
-        offsetBytes: problem.offsetBytes,
-        reason: problem.reason,
-        detail: problem.detail
-      })
-    : new CorruptionError({ file: file.path, offsetBytes: problem.offsetBytes, reason: "BadMagic" })

@@ -26,7 +26,7 @@ export const decideRecovery = (
   isLastSegment: boolean
 ): RecoveryDecision => {
   if (problem._tag === "Unsupported") return "FailUnsupported"
-  const isTornWrite = problem.reason !== "SequenceGap" && problem.reason !== "SegmentNameMismatch"
+  const isTornWrite = isTornWriteProblem(problem)
   switch (mode) {
     case "strict":
       return "Fail"
@@ -36,3 +36,7 @@ export const decideRecovery = (
       return isLastSegment ? "TruncateHere" : "TruncateHereAndQuarantineLater"
   }
 }
+
+/** Whether a problem can be what a crash mid-write leaves behind (see the module comment). */
+export const isTornWriteProblem = (problem: ScanProblem): boolean =>
+  problem._tag === "Invalid" && problem.reason !== "SequenceGap" && problem.reason !== "SegmentNameMismatch"

@@ -5,7 +5,7 @@
  * too — each batch's `first_seq` must follow the previous one, and the first batch must match the
  * number the file name promises — because a checksum alone cannot tell a batch from an old copy.
  */
-import type { CorruptionReason } from "../../WalError.ts"
+import { CorruptionError, type CorruptionReason, UnsupportedVersionError } from "../../WalError.ts"
 import { type BatchHeader, inspectBatch } from "../format/batchCodec.ts"
 import { BATCH_HEADER_BYTES, U64_MAX } from "../format/layout.ts"
 
@@ -98,4 +98,31 @@ const stop = (
   batchCount,
   lastSeq: nextSeq - 1n,
   problem: { _tag: "Invalid", offsetBytes, reason, detail }
+})
+
+/** The typed error for a problem that is not read as a torn tail. */
+export const problemError = (
+  file: string,
+  problem: ScanProblem
+): CorruptionError | UnsupportedVersionError =>
+  problem._tag === "Unsupported"
+    ? new UnsupportedVersionError({
+        file,
+        offsetBytes: problem.offsetBytes,
+        version: problem.version,
+        flags: problem.flags
+      })
+    : new CorruptionError({
+        file,
+        offsetBytes: problem.offsetBytes,
+        reason: problem.reason,
+        detail: problem.detail
+      })
+
+/** The problem of a segment whose file name does not continue the log. */
+export const nameMismatchProblem = (fileFirstSeq: bigint, expectedSeq: bigint): ScanProblem => ({
+  _tag: "Invalid",
+  offsetBytes: 0,
+  reason: "SegmentNameMismatch",
+  detail: `file name promises sequence number ${fileFirstSeq}, the log continues with ${expectedSeq}`
 })
