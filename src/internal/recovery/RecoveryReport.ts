@@ -7,6 +7,8 @@
 /** @category models */
 export interface RecoveryReport {
   readonly segmentsScanned: number
+  /** Bytes of segment files read. */
+  readonly bytesScanned: number
   readonly batchesScanned: number
   readonly eventsReplayed: number
   /** Bytes cut from segments (each first copied to `quarantine/`). */

@@ -61,6 +61,7 @@ export const recover = (
     const quarantined: Array<string> = []
     let batchesScanned = 0
     let bytesTruncated = 0
+    let bytesScanned = 0
     let lastSeq = 0n
 
     for (let index = 0; index < files.length; index++) {
@@ -68,6 +69,7 @@ export const recover = (
       const isLast = index === files.length - 1
       const expectedFirstSeq = expectedSeqFor(file, index === 0, lastSeq, checkpoint)
       const bytes = yield* io("read", file.path)(fs.readFile(file.path))
+      bytesScanned += bytes.byteLength
       const scan =
         expectedFirstSeq === file.firstSeq
           ? scanSegment(bytes, expectedFirstSeq, (batch) => {
@@ -114,6 +116,7 @@ export const recover = (
     const durationMillis = (yield* Clock.currentTimeMillis) - startedMillis
     const report: RecoveryReport = {
       segmentsScanned: files.length,
+      bytesScanned,
       batchesScanned,
       eventsReplayed: replayed.length,
       bytesTruncated,

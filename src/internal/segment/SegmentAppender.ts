@@ -26,6 +26,7 @@ export interface SegmentAppender {
   ) => Effect.Effect<Effect.Effect<void, IoError>, IoError>
   /** The segments, oldest first; the last one is being written. */
   readonly segments: () => ReadonlyArray<SegmentInfo>
+  readonly segmentCount: () => number
   /** Forgets segments that were deleted (truncation). */
   readonly dropSegments: (names: ReadonlySet<string>) => void
   readonly close: Effect.Effect<void>
@@ -128,6 +129,7 @@ export const makeSegmentAppender = (
         )
       }),
     segments: () => known.slice(),
+    segmentCount: () => known.length,
     dropSegments: (names) => {
       for (let i = known.length - 1; i >= 0; i--) {
         const info = known[i]

@@ -53,7 +53,15 @@ export interface BatchWriterOptions {
   readonly dedup: DedupWindowShape
   /** Reserves `count` sequence numbers and returns the first. */
   readonly reserveSeqs: (count: number) => bigint
-  readonly onDurable: (batch: DurableBatch, eventsWritten: number, duplicates: number) => void
+  /** Called for every completed batch, also one that wrote nothing (all duplicates). */
+  readonly onDurable: (
+    batch: DurableBatch,
+    eventsWritten: number,
+    duplicates: number,
+    syncMillis: number
+  ) => void
+  /** Called with each append or appendAll call this batch completed. */
+  readonly onCompleted: (request: AppendOne | AppendMany) => void
   /** The error for appends staged behind a batch that failed. */
   readonly closedError: () => ClosedError
   /** Closes the WAL for writing; runs as soon as a batch's write or sync fails. */
@@ -85,6 +93,7 @@ export const MAX_BATCHES_IN_FLIGHT = 4
 interface Flight {
   readonly staging: Staging
   exit: Exit.Exit<void, IoError> | undefined
+  syncMillis: number
 }
 
 export const makeBatchWriter = (options: BatchWriterOptions): BatchWriter => {
@@ -175,7 +184,7 @@ export const makeBatchWriter = (options: BatchWriterOptions): BatchWriter => {
 
   /** Puts a staged batch on its way: its write waits for the previous write, its sync does not wait. */
   const launch = (staging: Staging): Effect.Effect<void> => {
-    const flight: Flight = { staging, exit: undefined }
+    const flight: Flight = { staging, exit: undefined, syncMillis: 0 }
     flights.push(flight)
     if (staging.written === 0) {
       // Nothing to write (all duplicates): it still completes in order, behind the batches in flight.
@@ -200,8 +209,13 @@ export const makeBatchWriter = (options: BatchWriterOptions): BatchWriter => {
           )
         )
       Deferred.doneUnsafe(writeDone, Exit.void)
+      const syncStart = performance.now()
       yield* sync
+      flight.syncMillis = performance.now() - syncStart
     }).pipe(
+      Effect.withSpan("tidal-wal.batch", {
+        attributes: { "wal.first_seq": String(staging.firstSeq), "wal.events": staging.written }
+      }),
       Effect.ensuring(Effect.sync(() => Deferred.doneUnsafe(writeDone, Exit.void))),
       Effect.exit,
       Effect.flatMap((exit) => {
@@ -224,26 +238,25 @@ export const makeBatchWriter = (options: BatchWriterOptions): BatchWriter => {
         failure = exitError
         firstFailure = exitError
       }
-      if (failure === undefined) succeeded(head.staging)
+      if (failure === undefined) succeeded(head.staging, head.syncMillis)
       else failAll(head.staging, failure)
     }
     wake()
     return firstFailure === undefined ? Effect.void : options.onIoFailure(firstFailure)
   })
 
-  const succeeded = (staging: Staging): void => {
-    if (staging.written > 0) {
-      dedup.remember(staging.keys, staging.written)
-      options.onDurable(
-        {
-          firstSeq: staging.firstSeq,
-          batchTimestampNanos: staging.timestampNanos,
-          records: staging.buffer.subarray(BATCH_HEADER_BYTES, staging.sizeBytes)
-        },
-        staging.written,
-        staging.count - staging.written
-      )
-    }
+  const succeeded = (staging: Staging, syncMillis: number): void => {
+    dedup.remember(staging.keys, staging.written)
+    options.onDurable(
+      {
+        firstSeq: staging.firstSeq,
+        batchTimestampNanos: staging.timestampNanos,
+        records: staging.buffer.subarray(BATCH_HEADER_BYTES, staging.sizeBytes)
+      },
+      staging.written,
+      staging.count - staging.written,
+      syncMillis
+    )
     settleAll(staging)
   }
 
@@ -253,7 +266,7 @@ export const makeBatchWriter = (options: BatchWriterOptions): BatchWriter => {
         staging.outcomes[slot] === WRITTEN
           ? staging.firstSeq + BigInt(staging.seqOffsets[slot] as number)
           : 0n
-      settle(owner, index, seq)
+      if (settle(owner, index, seq)) options.onCompleted(owner)
     })
 
   const failAll = (staging: Staging, error: IoError): void =>

@@ -16,6 +16,8 @@ export type QueuedFailure = ClosedError | IoError
 export interface AppendOne {
   readonly _tag: "AppendOne"
   readonly event: SignalEvent
+  /** `performance.now()` when the call was made, for the append latency metric. */
+  readonly startMillis: number
   readonly done: Deferred.Deferred<bigint, QueuedFailure>
 }
 
@@ -23,6 +25,7 @@ export interface AppendOne {
 export interface AppendMany {
   readonly _tag: "AppendMany"
   readonly events: ReadonlyArray<SignalEvent>
+  readonly startMillis: number
   readonly seqs: Array<bigint>
   remaining: number
   readonly done: Deferred.Deferred<ReadonlyArray<bigint>, QueuedFailure>
@@ -40,12 +43,14 @@ export type WriterRequest = AppendOne | AppendMany | Command
 export const appendOne = (event: SignalEvent): AppendOne => ({
   _tag: "AppendOne",
   event,
+  startMillis: performance.now(),
   done: Deferred.makeUnsafe<bigint, QueuedFailure>()
 })
 
 export const appendMany = (events: ReadonlyArray<SignalEvent>): AppendMany => ({
   _tag: "AppendMany",
   events,
+  startMillis: performance.now(),
   seqs: new Array<bigint>(events.length),
   remaining: events.length,
   done: Deferred.makeUnsafe<ReadonlyArray<bigint>, QueuedFailure>()
@@ -64,13 +69,18 @@ export const reject = (request: WriterRequest, error: QueuedFailure): void => {
   }
 }
 
-/** Records the outcome of event `index` of an append (`index` is ignored for `AppendOne`). */
-export const settle = (request: AppendOne | AppendMany, index: number, seq: bigint): void => {
+/**
+ * Records the outcome of event `index` of an append (`index` is ignored for `AppendOne`). Returns
+ * true when this completed the caller's request.
+ */
+export const settle = (request: AppendOne | AppendMany, index: number, seq: bigint): boolean => {
   if (request._tag === "AppendOne") {
     Deferred.doneUnsafe(request.done, Exit.succeed(seq))
-    return
+    return true
   }
   request.seqs[index] = seq
   request.remaining--
-  if (request.remaining === 0) Deferred.doneUnsafe(request.done, Exit.succeed(request.seqs))
+  if (request.remaining > 0) return false
+  Deferred.doneUnsafe(request.done, Exit.succeed(request.seqs))
+  return true
 }
