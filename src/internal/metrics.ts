@@ -34,45 +34,50 @@ export interface WalMetrics {
 export const makeWalMetrics = (dir: string): Effect.Effect<WalMetrics> =>
   Effect.map(Effect.context<never>(), (context) => metricsFor(dir, context))
 
-const metricsFor = (dir: string, context: Context.Context<never>): WalMetrics => {
+/** The metric series of the WAL in `dir`: read them with `Metric.value`, export them with any exporter. */
+export const walMetricsFor = (dir: string) => {
   const attributes = { "wal.dir": dir }
   const counter = (name: string, description: string) =>
     Metric.counter(name, { description, attributes, incremental: true })
   const histogram = (name: string, description: string, boundaries: ReadonlyArray<number>) =>
     Metric.histogram(name, { description, attributes, boundaries })
   const gauge = (name: string, description: string) => Metric.gauge(name, { description, attributes })
+  return {
+    eventsAppended: counter(metricNames.eventsAppended, "events written and synced"),
+    duplicates: counter(metricNames.duplicates, "appends answered 0n by the dedup window"),
+    batches: counter(metricNames.batches, "batches written and synced"),
+    batchEvents: histogram(metricNames.batchEvents, "events per batch", BATCH_BOUNDARIES),
+    syncMillis: histogram(metricNames.syncMillis, "duration of each batch's sync", MILLIS_BOUNDARIES),
+    appendLatencyMillis: histogram(
+      metricNames.appendLatencyMillis,
+      "append call, or appendAll chunk of at most batchMaxEvents, to acknowledgement",
+      MILLIS_BOUNDARIES
+    ),
+    queueDepth: gauge(metricNames.queueDepth, "requests waiting for the writer"),
+    segments: gauge(metricNames.segments, "segment files"),
+    recoveryMillis: gauge(metricNames.recoveryMillis, "duration of the last recovery"),
+    recoveryBytes: gauge(metricNames.recoveryBytes, "segment bytes scanned by the last recovery")
+  }
+}
 
-  const eventsAppended = counter(metricNames.eventsAppended, "events written and synced")
-  const duplicates = counter(metricNames.duplicates, "appends answered 0n by the dedup window")
-  const batches = counter(metricNames.batches, "batches written and synced")
-  const batchEvents = histogram(metricNames.batchEvents, "events per batch", BATCH_BOUNDARIES)
-  const syncMillis = histogram(metricNames.syncMillis, "duration of each batch's sync", MILLIS_BOUNDARIES)
-  const appendLatency = histogram(
-    metricNames.appendLatencyMillis,
-    "append or appendAll call to acknowledgement",
-    MILLIS_BOUNDARIES
-  )
-  const queueDepth = gauge(metricNames.queueDepth, "requests waiting for the writer")
-  const segments = gauge(metricNames.segments, "segment files")
-  const recoveryMillis = gauge(metricNames.recoveryMillis, "duration of the last recovery")
-  const recoveryBytes = gauge(metricNames.recoveryBytes, "segment bytes scanned by the last recovery")
-
+const metricsFor = (dir: string, context: Context.Context<never>): WalMetrics => {
+  const m = walMetricsFor(dir)
   return {
     batchDurable: (eventsWritten, duplicateCount, millis) => {
       if (eventsWritten > 0) {
-        eventsAppended.updateUnsafe(eventsWritten, context)
-        batches.updateUnsafe(1, context)
-        batchEvents.updateUnsafe(eventsWritten, context)
-        syncMillis.updateUnsafe(millis, context)
+        m.eventsAppended.updateUnsafe(eventsWritten, context)
+        m.batches.updateUnsafe(1, context)
+        m.batchEvents.updateUnsafe(eventsWritten, context)
+        m.syncMillis.updateUnsafe(millis, context)
       }
-      if (duplicateCount > 0) duplicates.updateUnsafe(duplicateCount, context)
+      if (duplicateCount > 0) m.duplicates.updateUnsafe(duplicateCount, context)
     },
-    appendSettled: (latencyMillis) => appendLatency.updateUnsafe(latencyMillis, context),
-    queueDepth: (depth) => queueDepth.updateUnsafe(depth, context),
-    segments: (count) => segments.updateUnsafe(count, context),
+    appendSettled: (latencyMillis) => m.appendLatencyMillis.updateUnsafe(latencyMillis, context),
+    queueDepth: (depth) => m.queueDepth.updateUnsafe(depth, context),
+    segments: (count) => m.segments.updateUnsafe(count, context),
     recovered: (durationMillis, bytesScanned) => {
-      recoveryMillis.updateUnsafe(durationMillis, context)
-      recoveryBytes.updateUnsafe(bytesScanned, context)
+      m.recoveryMillis.updateUnsafe(durationMillis, context)
+      m.recoveryBytes.updateUnsafe(bytesScanned, context)
     }
   }
 }

@@ -266,12 +266,12 @@ export const makeBatchWriter = (options: BatchWriterOptions): BatchWriter => {
         staging.outcomes[slot] === WRITTEN
           ? staging.firstSeq + BigInt(staging.seqOffsets[slot] as number)
           : 0n
-      if (settle(owner, index, seq)) options.onCompleted(owner)
+      settle(owner, index, seq, options.onCompleted)
     })
 
   const failAll = (staging: Staging, error: IoError): void =>
     forEachOwner(staging, (owner, index, slot) => {
-      if (staging.outcomes[slot] === DUPLICATE_OF_DURABLE) settle(owner, index, 0n)
+      if (staging.outcomes[slot] === DUPLICATE_OF_DURABLE) settle(owner, index, 0n, options.onCompleted)
       else reject(owner, error)
     })
 

@@ -70,17 +70,24 @@ export const reject = (request: WriterRequest, error: QueuedFailure): void => {
 }
 
 /**
- * Records the outcome of event `index` of an append (`index` is ignored for `AppendOne`). Returns
- * true when this completed the caller's request.
+ * Records the outcome of event `index` of an append (`index` is ignored for `AppendOne`). When
+ * this completes the caller's request, `onCompleted` runs first — completing the Deferred may
+ * resume the caller at once, and it must see everything recorded about its append.
  */
-export const settle = (request: AppendOne | AppendMany, index: number, seq: bigint): boolean => {
+export const settle = (
+  request: AppendOne | AppendMany,
+  index: number,
+  seq: bigint,
+  onCompleted: (request: AppendOne | AppendMany) => void
+): void => {
   if (request._tag === "AppendOne") {
+    onCompleted(request)
     Deferred.doneUnsafe(request.done, Exit.succeed(seq))
-    return true
+    return
   }
   request.seqs[index] = seq
   request.remaining--
-  if (request.remaining > 0) return false
+  if (request.remaining > 0) return
+  onCompleted(request)
   Deferred.doneUnsafe(request.done, Exit.succeed(request.seqs))
-  return true
 }

@@ -1,0 +1,40 @@
+/**
+ * Metrics (issue: command line, demo, metrics and tracing): after N appends the counters equal N,
+ * and the batch histogram counts exactly the batches written.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Metric } from "effect"
+import { WalHandle } from "../src/index.ts"
+import { walMetricsFor } from "../src/internal/metrics.ts"
+import { eventFor, eventsFor, nodeLayer, tempDir } from "./support/wal.ts"
+
+describe("metrics", () => {
+  it.live("counters equal the appends, and the batch histogram counts the batches written", () =>
+    Effect.gen(function* () {
+      const dir = yield* tempDir
+      const [wal] = yield* WalHandle.open({
+        dir,
+        batchMaxEvents: 10,
+        groupCommit: "eager",
+        segmentMaxBytes: 4096
+      })
+      yield* Effect.forEach(eventsFor(1000), (e) => wal.append(e), { concurrency: 64, discard: true })
+      yield* wal.appendAll(eventsFor(50, 1000))
+      assert.strictEqual(yield* wal.append(eventFor(3)), 0n)
+      const segments = yield* wal.listSegments
+      const batchesWritten = segments.reduce((n, s) => n + s.batchCount, 0)
+      const m = walMetricsFor(wal.dir)
+      assert.strictEqual((yield* Metric.value(m.eventsAppended)).count, 1050)
+      assert.strictEqual((yield* Metric.value(m.duplicates)).count, 1)
+      assert.strictEqual((yield* Metric.value(m.batches)).count, batchesWritten)
+      const batchEvents = yield* Metric.value(m.batchEvents)
+      assert.strictEqual(batchEvents.count, batchesWritten)
+      assert.strictEqual(batchEvents.sum, 1050)
+      assert.strictEqual((yield* Metric.value(m.syncMillis)).count, batchesWritten)
+      // One latency sample per request: 1000 appends, the appendAll's 5 chunks of batchMaxEvents, the duplicate.
+      assert.strictEqual((yield* Metric.value(m.appendLatencyMillis)).count, 1006)
+      assert.strictEqual((yield* Metric.value(m.segments)).value, segments.length)
+      assert.isAbove((yield* Metric.value(m.segments)).value, 1)
+    }).pipe(Effect.provideService(Metric.MetricRegistry, new Map()), Effect.scoped, Effect.provide(nodeLayer))
+  )
+})
