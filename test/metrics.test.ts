@@ -2,6 +2,8 @@
  * Metrics (issue: command line, demo, metrics and tracing): after N appends the counters equal N,
  * and the batch histogram counts exactly the batches written.
  */
+import { execFile } from "node:child_process"
+import { fileURLToPath } from "node:url"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Metric } from "effect"
 import { WalHandle } from "../src/index.ts"
@@ -36,5 +38,23 @@ describe("metrics", () => {
       assert.strictEqual((yield* Metric.value(m.segments)).value, segments.length)
       assert.isAbove((yield* Metric.value(m.segments)).value, 1)
     }).pipe(Effect.provideService(Metric.MetricRegistry, new Map()), Effect.scoped, Effect.provide(nodeLayer))
+  )
+})
+
+describe("OpenTelemetry export (the README's example)", () => {
+  it.live("examples/otlp.ts delivers the WAL's metrics and spans to an OTLP endpoint", () =>
+    Effect.gen(function* () {
+      const cwd = yield* tempDir
+      const script = fileURLToPath(new URL("../examples/otlp.ts", import.meta.url))
+      const stdout = yield* Effect.callback<string>((resume) => {
+        execFile(process.execPath, [script], { cwd }, (error, out, err) =>
+          resume(error === null ? Effect.succeed(out) : Effect.die(new Error(`${error.message}\n${err}`)))
+        )
+      })
+      assert.include(stdout, "tidal_wal_events_appended_total")
+      assert.include(stdout, "tidal_wal_sync_millis")
+      assert.include(stdout, "tidal-wal.batch")
+      assert.include(stdout, "tidal-wal.open")
+    }).pipe(Effect.scoped, Effect.provide(nodeLayer))
   )
 })
