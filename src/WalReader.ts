@@ -38,9 +38,12 @@ export const read = (
  *
  * @category inspection
  */
-export const scan = (dir: string): Effect.Effect<DirectoryScan, IoError, FileSystem.FileSystem | Path.Path> =>
+export const scan = (
+  dir: string,
+  onSegment?: (index: number, total: number, name: string) => Effect.Effect<void>
+): Effect.Effect<DirectoryScan, IoError, FileSystem.FileSystem | Path.Path> =>
   Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
-    return yield* scanDirectory(fs, path, path.resolve(dir))
+    return yield* scanDirectory(fs, path, path.resolve(dir), onSegment)
   })

@@ -10,8 +10,9 @@ import { clearProgress, formatCount, line, progress } from "./output.ts"
 
 export const runVerify = (dir: string) =>
   Effect.gen(function* () {
-    yield* progress(`verifying ${dir}…`)
-    const scan = yield* WalReader.scan(dir)
+    const scan = yield* WalReader.scan(dir, (index, total, name) =>
+      progress(`verifying segment ${index + 1} of ${total}: ${name}`)
+    )
     yield* clearProgress
     if (scan.problem !== undefined) {
       const p = scan.problem

@@ -48,7 +48,8 @@ export interface DirectoryScan {
 export const scanDirectory = (
   fs: FileSystem.FileSystem,
   path: Path.Path,
-  dir: string
+  dir: string,
+  onSegment: (index: number, total: number, name: string) => Effect.Effect<void> = () => Effect.void
 ): Effect.Effect<DirectoryScan, IoError> =>
   Effect.gen(function* () {
     const checkpointPath = path.join(dir, CHECKPOINT_FILE)
@@ -76,7 +77,9 @@ export const scanDirectory = (
     const owner = yield* readLockOwner(fs, path.join(dir, LOCK_FILE))
     const segments: Array<ScannedSegment> = []
     let expectedSeq: bigint | undefined
-    for (const file of yield* listSegmentFiles(fs, path, dir)) {
+    const files = yield* listSegmentFiles(fs, path, dir)
+    for (const [index, file] of files.entries()) {
+      yield* onSegment(index, files.length, file.name)
       const bytes = yield* io("read", file.path)(fs.readFile(file.path))
       const expected = expectedSeq ?? file.firstSeq
       let events = 0
