@@ -30,6 +30,9 @@ export interface BatchHeader {
   readonly batchTimestampNanos: bigint
 }
 
+/** Scratch space for the checksum `inspectBatch` computes: recovery checks many batches in a row. */
+const computedChecksum = new Uint8Array(CHECKSUM_BYTES)
+
 export const batchSizeBytes = (eventCount: number): number =>
   BATCH_HEADER_BYTES + eventCount * EVENT_RECORD_BYTES
 
@@ -94,9 +97,8 @@ export const inspectBatch = (bytes: Uint8Array, offset: number): BatchInspection
   }
   const checksumInput = bytes.subarray(offset, offset + BATCH_CHECKSUMMED_HEADER_BYTES)
   const payload = bytes.subarray(offset + BATCH_HEADER_BYTES, offset + sizeBytes)
-  const actual = new Uint8Array(CHECKSUM_BYTES)
-  blake3Into(checksumInput, payload, actual, 0)
-  if (!checksumEquals(actual, bytes, offset + BATCH_CHECKSUMMED_HEADER_BYTES)) {
+  blake3Into(checksumInput, payload, computedChecksum, 0)
+  if (!checksumEquals(computedChecksum, bytes, offset + BATCH_CHECKSUMMED_HEADER_BYTES)) {
     return invalid("ChecksumMismatch", "BLAKE3 of header and payload differs from the stored checksum")
   }
   if (header.version !== BATCH_VERSION || header.flags !== BATCH_FLAGS) {

@@ -69,3 +69,23 @@ export const readFileIfExists = (
     Effect.catchReason("PlatformError", "NotFound", () => Effect.succeed(undefined)),
     io("read", path)
   )
+
+/**
+ * Reads a whole file with as few reads as the kernel allows. `FileSystem.readFile` reads in
+ * small chunks, a thread-pool round trip each; a segment is read in one or two here.
+ */
+export const readWholeFile = (fs: FileSystem.FileSystem, path: string): Effect.Effect<Uint8Array, IoError> =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      const file = yield* io("open", path)(fs.open(path, { flag: "r" }))
+      const sizeBytes = Number((yield* io("stat", path)(file.stat)).size)
+      const bytes = new Uint8Array(sizeBytes)
+      let filled = 0
+      while (filled < sizeBytes) {
+        const read = yield* io("read", path)(file.read(bytes.subarray(filled), { position: BigInt(filled) }))
+        if (read === 0) return bytes.subarray(0, filled)
+        filled += read
+      }
+      return bytes
+    })
+  )

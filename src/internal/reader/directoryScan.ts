@@ -9,7 +9,7 @@ import { CHECKPOINT_FILE } from "../checkpoint/checkpointStore.ts"
 import { decodeCheckpoint } from "../format/checkpointRecord.ts"
 import { EVENT_RECORD_BYTES } from "../format/layout.ts"
 import { isAlive, LOCK_FILE, readLockOwner } from "../fs/directoryLock.ts"
-import { io, readFileIfExists } from "../fs/durable.ts"
+import { readFileIfExists, readWholeFile } from "../fs/durable.ts"
 import { listSegmentFiles } from "../segment/segmentCatalog.ts"
 import { nameMismatchProblem, scanSegment } from "../segment/segmentScanner.ts"
 
@@ -80,7 +80,7 @@ export const scanDirectory = (
     const files = yield* listSegmentFiles(fs, path, dir)
     for (const [index, file] of files.entries()) {
       yield* onSegment(index, files.length, file.name)
-      const bytes = yield* io("read", file.path)(fs.readFile(file.path))
+      const bytes = yield* readWholeFile(fs, file.path)
       const expected = expectedSeq ?? file.firstSeq
       let events = 0
       const scan =

@@ -12,7 +12,7 @@ import type { ReplayedEvent } from "../../SignalEvent.ts"
 import type { CorruptionError, IoError, UnsupportedVersionError } from "../../WalError.ts"
 import { readEventRecord } from "../format/eventRecord.ts"
 import { EVENT_RECORD_BYTES } from "../format/layout.ts"
-import { io } from "../fs/durable.ts"
+import { readWholeFile } from "../fs/durable.ts"
 import { isTornWriteProblem } from "../recovery/recoveryPlan.ts"
 import { listSegmentFiles, type SegmentFile } from "../segment/segmentCatalog.ts"
 import {
@@ -52,7 +52,7 @@ export const readLog = (
       ).pipe(
         Stream.flatMap(({ file, isLast }) =>
           Stream.unwrap(
-            Effect.map(io("read", file.path)(fs.readFile(file.path)), (bytes) => {
+            Effect.map(readWholeFile(fs, file.path), (bytes) => {
               const expected = expectedSeq ?? file.firstSeq
               const segment = segmentEvents(file, bytes, expected, range, isLast)
               expectedSeq = segment.nextSeq

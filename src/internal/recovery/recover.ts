@@ -10,7 +10,7 @@ import type { RecoveryMode, ReplayMode } from "../../WalConfig.ts"
 import type { CorruptionError, IoError, UnsupportedVersionError } from "../../WalError.ts"
 import { readCheckpoint } from "../checkpoint/checkpointStore.ts"
 import { EVENT_RECORD_BYTES } from "../format/layout.ts"
-import { io } from "../fs/durable.ts"
+import { readWholeFile } from "../fs/durable.ts"
 import { listSegmentFiles, type SegmentFile } from "../segment/segmentCatalog.ts"
 import { nameMismatchProblem, problemError, scanSegment } from "../segment/segmentScanner.ts"
 import { makeQuarantine } from "./quarantine.ts"
@@ -68,7 +68,7 @@ export const recover = (
       const file = files[index] as SegmentFile
       const isLast = index === files.length - 1
       const expectedFirstSeq = expectedSeqFor(file, index === 0, lastSeq, checkpoint)
-      const bytes = yield* io("read", file.path)(fs.readFile(file.path))
+      const bytes = yield* readWholeFile(fs, file.path)
       bytesScanned += bytes.byteLength
       const scan =
         expectedFirstSeq === file.firstSeq
