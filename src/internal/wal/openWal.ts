@@ -91,7 +91,7 @@ const startWal = Effect.fnUntraced(function* (
         PubSub.publishUnsafe(published, { firstSeq: batch.firstSeq, records: batch.records.slice() })
       }
     },
-    onCompleted: (request) => metrics.appendSettled(performance.now() - request.startMillis),
+    onCompleted: (request, nowMillis) => metrics.appendSettled(nowMillis - request.startMillis),
     closedError,
     onIoFailure: (error) =>
       Effect.suspend(() => {

@@ -60,8 +60,8 @@ export interface BatchWriterOptions {
     duplicates: number,
     syncMillis: number
   ) => void
-  /** Called with each append or appendAll call this batch completed. */
-  readonly onCompleted: (request: AppendOne | AppendMany) => void
+  /** Called with each append or appendAll chunk a batch completes, and the time it completed. */
+  readonly onCompleted: (request: AppendOne | AppendMany, nowMillis: number) => void
   /** The error for appends staged behind a batch that failed. */
   readonly closedError: () => ClosedError
   /** Closes the WAL for writing; runs as soon as a batch's write or sync fails. */
@@ -263,20 +263,26 @@ export const makeBatchWriter = (options: BatchWriterOptions): BatchWriter => {
     settleAll(staging)
   }
 
-  const settleAll = (staging: Staging): void =>
+  const settleAll = (staging: Staging): void => {
+    const nowMillis = performance.now()
+    const completed = (request: AppendOne | AppendMany) => options.onCompleted(request, nowMillis)
     forEachOwner(staging, (owner, index, slot) => {
       const seq =
         staging.outcomes[slot] === WRITTEN
           ? staging.firstSeq + BigInt(staging.seqOffsets[slot] as number)
           : 0n
-      settle(owner, index, seq, options.onCompleted)
+      settle(owner, index, seq, completed)
     })
+  }
 
-  const failAll = (staging: Staging, error: IoError): void =>
+  const failAll = (staging: Staging, error: IoError): void => {
+    const nowMillis = performance.now()
+    const completed = (request: AppendOne | AppendMany) => options.onCompleted(request, nowMillis)
     forEachOwner(staging, (owner, index, slot) => {
-      if (staging.outcomes[slot] === DUPLICATE_OF_DURABLE) settle(owner, index, 0n, options.onCompleted)
+      if (staging.outcomes[slot] === DUPLICATE_OF_DURABLE) settle(owner, index, 0n, completed)
       else reject(owner, error)
     })
+  }
 
   return { add, size: () => current.count, flush, drain }
 }
