@@ -16,7 +16,13 @@ import type { RecoveryReport } from "../recovery/RecoveryReport.ts"
 import type { ReplayedEvents } from "../recovery/ReplayedEvents.ts"
 import type { SegmentAppender } from "../segment/SegmentAppender.ts"
 import { checkpointBody, checkSequenceNumber, makeCommand, truncateBody } from "../writer/commands.ts"
-import { type AppendMany, appendMany, appendOne, type WriterRequest } from "../writer/requests.ts"
+import {
+  type AppendMany,
+  appendMany,
+  appendOne,
+  awaitCompletion,
+  type WriterRequest
+} from "../writer/requests.ts"
 import type { WriterState } from "../writer/writerLoop.ts"
 
 export interface HandleParts {
@@ -70,7 +76,7 @@ export const makeHandle = (parts: HandleParts): WalHandleShape => {
         if (!isSignalEvent(event)) return Effect.fail(invalidEventError(event))
         if (isClosed()) return Effect.fail(closedError())
         const request = appendOne(event)
-        return submit(request, Deferred.await(request.done))
+        return submit(request, awaitCompletion(request.done))
       }),
     appendAll: (events) =>
       Effect.suspend((): Effect.Effect<ReadonlyArray<bigint>, InvalidEventError | ClosedError | IoError> => {
@@ -88,7 +94,7 @@ export const makeHandle = (parts: HandleParts): WalHandleShape => {
           requests.push(appendMany(list.slice(start, start + config.batchMaxEvents)))
         }
         return Effect.forEach(requests, (request) => submit(request, Effect.void), { discard: true }).pipe(
-          Effect.andThen(Effect.forEach(requests, (request) => Deferred.await(request.done))),
+          Effect.andThen(Effect.forEach(requests, (request) => awaitCompletion(request.done))),
           Effect.map((parts) => parts.flat())
         )
       }),

@@ -2,23 +2,42 @@
  * What travels through the writer's queue: appends waiting for their batch, and commands that
  * must run serialised with writes (checkpoint, truncateBefore).
  *
- * Each request carries the `Deferred` its caller waits on. Completing a `Deferred` twice is a
- * no-op, which lets the writer's last-resort error path fail every request it holds without
- * tracking which ones already completed.
+ * Each append carries a `Completion` its caller waits on: a one-shot slot lighter than a
+ * `Deferred` (appends are the hot path), safe to complete before the caller starts waiting.
+ * Completing twice is a no-op, which lets the writer's last-resort error path fail every request
+ * it holds without tracking which ones already completed.
  */
-import { Deferred, type Effect, Exit } from "effect"
+import { Effect, Exit } from "effect"
 import type { SignalEvent } from "../../SignalEvent.ts"
 import type { ClosedError, IoError } from "../../WalError.ts"
 
 /** What an append or command can be failed with once it is queued. */
 export type QueuedFailure = ClosedError | IoError
 
+/** A one-shot result slot: completed by the writer, awaited by the caller, in either order. */
+export interface Completion<A> {
+  exit: Exit.Exit<A, QueuedFailure> | undefined
+  resume: ((effect: Effect.Effect<A, QueuedFailure>) => void) | undefined
+}
+
+export const complete = <A>(completion: Completion<A>, exit: Exit.Exit<A, QueuedFailure>): void => {
+  if (completion.exit !== undefined) return
+  completion.exit = exit
+  completion.resume?.(exit)
+}
+
+export const awaitCompletion = <A>(completion: Completion<A>): Effect.Effect<A, QueuedFailure> =>
+  Effect.callback<A, QueuedFailure>((resume) => {
+    if (completion.exit !== undefined) resume(completion.exit)
+    else completion.resume = resume
+  })
+
 export interface AppendOne {
   readonly _tag: "AppendOne"
   readonly event: SignalEvent
   /** `performance.now()` when the call was made, for the append latency metric. */
   readonly startMillis: number
-  readonly done: Deferred.Deferred<bigint, QueuedFailure>
+  readonly done: Completion<bigint>
 }
 
 /** Part of one `appendAll` call: it completes when every one of its events is durable. */
@@ -28,7 +47,7 @@ export interface AppendMany {
   readonly startMillis: number
   readonly seqs: Array<bigint>
   remaining: number
-  readonly done: Deferred.Deferred<ReadonlyArray<bigint>, QueuedFailure>
+  readonly done: Completion<ReadonlyArray<bigint>>
 }
 
 export interface Command {
@@ -44,7 +63,7 @@ export const appendOne = (event: SignalEvent): AppendOne => ({
   _tag: "AppendOne",
   event,
   startMillis: performance.now(),
-  done: Deferred.makeUnsafe<bigint, QueuedFailure>()
+  done: { exit: undefined, resume: undefined }
 })
 
 export const appendMany = (events: ReadonlyArray<SignalEvent>): AppendMany => ({
@@ -53,16 +72,16 @@ export const appendMany = (events: ReadonlyArray<SignalEvent>): AppendMany => ({
   startMillis: performance.now(),
   seqs: new Array<bigint>(events.length),
   remaining: events.length,
-  done: Deferred.makeUnsafe<ReadonlyArray<bigint>, QueuedFailure>()
+  done: { exit: undefined, resume: undefined }
 })
 
 export const reject = (request: WriterRequest, error: QueuedFailure): void => {
   switch (request._tag) {
     case "AppendOne":
-      Deferred.doneUnsafe(request.done, Exit.fail(error))
+      complete(request.done, Exit.fail(error))
       return
     case "AppendMany":
-      Deferred.doneUnsafe(request.done, Exit.fail(error))
+      complete(request.done, Exit.fail(error))
       return
     case "Command":
       request.reject(error)
@@ -82,12 +101,12 @@ export const settle = (
 ): void => {
   if (request._tag === "AppendOne") {
     onCompleted(request)
-    Deferred.doneUnsafe(request.done, Exit.succeed(seq))
+    complete(request.done, Exit.succeed(seq))
     return
   }
   request.seqs[index] = seq
   request.remaining--
   if (request.remaining > 0) return
   onCompleted(request)
-  Deferred.doneUnsafe(request.done, Exit.succeed(request.seqs))
+  complete(request.done, Exit.succeed(request.seqs))
 }
