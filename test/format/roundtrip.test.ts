@@ -4,13 +4,11 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import fc from "fast-check"
-import type { SignalEvent } from "../../src/index.ts"
 import { encodeBatch, inspectBatch } from "../../src/internal/format/batchCodec.ts"
 import { decodeEventRecord, encodeEventRecord } from "../../src/internal/format/eventRecord.ts"
 import { arbitraryEvent, u64 } from "../support/arbitrary.ts"
 import { decodeBatchForTest } from "../support/decode.ts"
-
-const stored = (e: SignalEvent): SignalEvent => ({ ...e, weight: Math.fround(e.weight) })
+import { stored } from "../support/wal.ts"
 
 describe("format v1 round trips", () => {
   it("decode(encode(event)) is the event with weight rounded to f32", () => {

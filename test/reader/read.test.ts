@@ -11,12 +11,11 @@ import { isWalError, type ReplayedEvent, WalHandle, WalReader } from "../../src/
 import { encodeBatch } from "../../src/internal/format/batchCodec.ts"
 import { segmentName } from "../../src/internal/format/segmentName.ts"
 import { buildLog } from "../support/logs.ts"
-import { eventFor, eventsFor, nodeLayer, settle, tempDir } from "../support/wal.ts"
+import { eventsFor, nodeLayer, settle, storedFor, tempDir } from "../support/wal.ts"
 
 const BATCH_BYTES = 64 + 5 * 21
-const stored = (i: number) => ({ ...eventFor(i), weight: Math.fround(eventFor(i).weight) })
 const reference = (from: number, to: number): Array<ReplayedEvent> =>
-  Array.from({ length: to - from + 1 }, (_, k) => ({ seq: BigInt(from + k), ...stored(from + k - 1) }))
+  Array.from({ length: to - from + 1 }, (_, k) => ({ seq: BigInt(from + k), ...storedFor(from + k - 1) }))
 
 describe("read", () => {
   it.live(

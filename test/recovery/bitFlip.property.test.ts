@@ -8,12 +8,7 @@ import { Cause, Effect, Exit, FileSystem, Path } from "effect"
 import fc from "fast-check"
 import { isWalError, type RecoveryMode, WalHandle } from "../../src/index.ts"
 import { buildLog, copyLog } from "../support/logs.ts"
-import { nodeLayer, plainEvent, tempDir } from "../support/wal.ts"
-
-const stored = (e: { entityId: bigint; signalType: number; weight: number; timestamp: bigint }) => ({
-  ...e,
-  weight: Math.fround(e.weight)
-})
+import { nodeLayer, plainEvent, stored, tempDir } from "../support/wal.ts"
 
 describe("damage anywhere", () => {
   it.live(

@@ -9,10 +9,9 @@ import { Effect, FileSystem, Path } from "effect"
 import { CorruptionError, type RecoveryMode, UnsupportedVersionError, WalHandle } from "../../src/index.ts"
 import { encodeBatch } from "../../src/internal/format/batchCodec.ts"
 import { buildLog, hashTree, quarantineFiles, segmentPaths } from "../support/logs.ts"
-import { eventFor, nodeLayer, plainEvent, tempDir } from "../support/wal.ts"
+import { eventFor, nodeLayer, plainEvent, stored, tempDir } from "../support/wal.ts"
 
 const BATCH_BYTES = 64 + 5 * 21
-const stored = (e: ReturnType<typeof eventFor>) => ({ ...e, weight: Math.fround(e.weight) })
 
 /** A log of 6 batches of 5 events, two batches per segment (3 segments). */
 const template = Effect.gen(function* () {

@@ -6,7 +6,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, FileSystem } from "effect"
 import { WalHandle } from "../../src/index.ts"
 import { buildLog, copyLog, quarantineFiles, segmentPaths } from "../support/logs.ts"
-import { eventFor, nodeLayer, plainEvent, tempDir } from "../support/wal.ts"
+import { eventFor, nodeLayer, plainEvent, stored, tempDir } from "../support/wal.ts"
 
 const BATCH_BYTES = 64 + 5 * 21
 
@@ -79,9 +79,4 @@ describe("torn tail", () => {
         }
       }).pipe(Effect.scoped, Effect.provide(nodeLayer))
   )
-})
-
-const stored = (e: { entityId: bigint; signalType: number; weight: number; timestamp: bigint }) => ({
-  ...e,
-  weight: Math.fround(e.weight)
 })

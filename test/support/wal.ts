@@ -25,6 +25,12 @@ export const eventFor = (i: number): SignalEvent => ({
   timestamp: 1_700_000_000_000_000_000n + BigInt(i)
 })
 
+/** An event as it comes back from disk: `weight` rounded to f32. */
+export const stored = (e: SignalEvent): SignalEvent => ({ ...plainEvent(e), weight: Math.fround(e.weight) })
+
+/** `eventFor(i)` as it comes back from disk. */
+export const storedFor = (i: number): SignalEvent => stored(eventFor(i))
+
 export const eventsFor = (count: number, from = 0): Array<SignalEvent> =>
   Array.from({ length: count }, (_, i) => eventFor(from + i))
 

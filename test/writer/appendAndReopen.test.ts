@@ -6,9 +6,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Fiber } from "effect"
 import { ClosedError, type ReplayedEvent, WalHandle } from "../../src/index.ts"
 import { readSegments } from "../support/segments.ts"
-import { eventFor, eventsFor, nodeLayer, plainEvent, settle, tempDir } from "../support/wal.ts"
-
-const stored = (i: number) => ({ ...eventFor(i), weight: Math.fround(eventFor(i).weight) })
+import { eventFor, eventsFor, nodeLayer, plainEvent, settle, storedFor, tempDir } from "../support/wal.ts"
 
 describe("append, rotation and reopen", () => {
   it.live(
@@ -53,7 +51,7 @@ describe("append, rotation and reopen", () => {
         for (const event of events) {
           const i = bySeq.get(event.seq)
           assert.isDefined(i)
-          assert.deepStrictEqual(plainEvent(event), stored(i ?? -1))
+          assert.deepStrictEqual(plainEvent(event), storedFor(i ?? -1))
         }
       }).pipe(Effect.provide(nodeLayer))
   )
@@ -80,7 +78,7 @@ describe("append, rotation and reopen", () => {
           assert.strictEqual(replayed.firstSeq, 1n)
           const expected: Array<ReplayedEvent> = Array.from({ length: 1234 }, (_, i) => ({
             seq: BigInt(i + 1),
-            ...stored(i)
+            ...storedFor(i)
           }))
           assert.deepStrictEqual([...replayed], expected)
           assert.deepStrictEqual(replayed.at(0), expected[0])

@@ -7,7 +7,16 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Fiber } from "effect"
 import { ClosedError, IoError, WalHandle } from "../../src/index.ts"
 import { type Fault, FaultPlan } from "../support/FaultyFileSystem.ts"
-import { eventFor, eventsFor, faultyLayer, nodeLayer, plainEvent, settle, tempDir } from "../support/wal.ts"
+import {
+  eventFor,
+  eventsFor,
+  faultyLayer,
+  nodeLayer,
+  plainEvent,
+  settle,
+  storedFor,
+  tempDir
+} from "../support/wal.ts"
 
 const faults: ReadonlyArray<readonly [string, Omit<Fault, "pathEndsWith">]> = [
   ["EIO on write", { operation: "write", skip: 2, errno: "EIO" }],
@@ -15,8 +24,6 @@ const faults: ReadonlyArray<readonly [string, Omit<Fault, "pathEndsWith">]> = [
   ["ENOSPC on write", { operation: "write", skip: 2, errno: "ENOSPC" }],
   ["a short write", { operation: "write", skip: 2, errno: "EIO", tornAfterBytes: 1000 }]
 ]
-
-const stored = (i: number) => ({ ...eventFor(i), weight: Math.fround(eventFor(i).weight) })
 
 describe("write and sync failures", () => {
   for (const [name, fault] of faults) {
@@ -92,7 +99,7 @@ describe("write and sync failures", () => {
           assert.isAtLeast(replayed.length, 200 + acknowledged)
           for (const event of replayed) {
             const index = Number(event.seq) - 1
-            if (index < 200) assert.deepStrictEqual(plainEvent(event), stored(index))
+            if (index < 200) assert.deepStrictEqual(plainEvent(event), storedFor(index))
           }
           assert.strictEqual(
             yield* Effect.provide(wal.append(eventFor(5000)), nodeLayer),
