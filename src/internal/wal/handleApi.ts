@@ -76,7 +76,7 @@ export const makeHandle = (parts: HandleParts): WalHandleShape => {
         if (!isSignalEvent(event)) return Effect.fail(invalidEventError(event))
         if (isClosed()) return Effect.fail(closedError())
         const request = appendOne(event)
-        return submit(request, awaitCompletion(request.done))
+        return submit(request, awaitCompletion(request))
       }),
     appendAll: (events) =>
       Effect.suspend((): Effect.Effect<ReadonlyArray<bigint>, InvalidEventError | ClosedError | IoError> => {
@@ -94,7 +94,7 @@ export const makeHandle = (parts: HandleParts): WalHandleShape => {
           requests.push(appendMany(list.slice(start, start + config.batchMaxEvents)))
         }
         return Effect.forEach(requests, (request) => submit(request, Effect.void), { discard: true }).pipe(
-          Effect.andThen(Effect.forEach(requests, (request) => awaitCompletion(request.done))),
+          Effect.andThen(Effect.forEach(requests, (request) => awaitCompletion(request))),
           Effect.map((parts) => parts.flat())
         )
       }),

@@ -32,22 +32,21 @@ export const awaitCompletion = <A>(completion: Completion<A>): Effect.Effect<A, 
     else completion.resume = resume
   })
 
-export interface AppendOne {
+/** One event; the request is its own completion slot (one object per append, not two). */
+export interface AppendOne extends Completion<bigint> {
   readonly _tag: "AppendOne"
   readonly event: SignalEvent
   /** `performance.now()` when the call was made, for the append latency metric. */
   readonly startMillis: number
-  readonly done: Completion<bigint>
 }
 
 /** Part of one `appendAll` call: it completes when every one of its events is durable. */
-export interface AppendMany {
+export interface AppendMany extends Completion<ReadonlyArray<bigint>> {
   readonly _tag: "AppendMany"
   readonly events: ReadonlyArray<SignalEvent>
   readonly startMillis: number
   readonly seqs: Array<bigint>
   remaining: number
-  readonly done: Completion<ReadonlyArray<bigint>>
 }
 
 export interface Command {
@@ -63,7 +62,8 @@ export const appendOne = (event: SignalEvent): AppendOne => ({
   _tag: "AppendOne",
   event,
   startMillis: performance.now(),
-  done: { exit: undefined, resume: undefined }
+  exit: undefined,
+  resume: undefined
 })
 
 export const appendMany = (events: ReadonlyArray<SignalEvent>): AppendMany => ({
@@ -72,16 +72,17 @@ export const appendMany = (events: ReadonlyArray<SignalEvent>): AppendMany => ({
   startMillis: performance.now(),
   seqs: new Array<bigint>(events.length),
   remaining: events.length,
-  done: { exit: undefined, resume: undefined }
+  exit: undefined,
+  resume: undefined
 })
 
 export const reject = (request: WriterRequest, error: QueuedFailure): void => {
   switch (request._tag) {
     case "AppendOne":
-      complete(request.done, Exit.fail(error))
+      complete(request, Exit.fail(error))
       return
     case "AppendMany":
-      complete(request.done, Exit.fail(error))
+      complete(request, Exit.fail(error))
       return
     case "Command":
       request.reject(error)
@@ -101,12 +102,12 @@ export const settle = (
 ): void => {
   if (request._tag === "AppendOne") {
     onCompleted(request)
-    complete(request.done, Exit.succeed(seq))
+    complete(request, Exit.succeed(seq))
     return
   }
   request.seqs[index] = seq
   request.remaining--
   if (request.remaining > 0) return
   onCompleted(request)
-  complete(request.done, Exit.succeed(request.seqs))
+  complete(request, Exit.succeed(request.seqs))
 }
