@@ -5,6 +5,8 @@ export default defineConfig({
     include: ["test/**/*.test.ts"],
     testTimeout: 30_000,
     hookTimeout: 60_000,
-    pool: "forks"
+    pool: "forks",
+    // The memory tests force a collection before sampling, to measure what is retained, not garbage.
+    execArgv: ["--expose-gc"]
   }
 })

@@ -79,7 +79,7 @@ describe("read", () => {
           writeFileSync(join(dir, segmentName(first)), Buffer.concat(parts))
         }
         const total = seq - 1n
-        globalThis.gc?.()
+        forceGc()
         const baseline = process.memoryUsage()
         let peakBytes = 0
         let count = 0n
@@ -90,6 +90,7 @@ describe("read", () => {
               count++
               lastSeq = event.seq
               if ((count & 0x3ffffn) === 0n) {
+                forceGc()
                 const now = process.memoryUsage()
                 const grown = now.heapUsed - baseline.heapUsed + (now.arrayBuffers - baseline.arrayBuffers)
                 peakBytes = Math.max(peakBytes, grown)
@@ -100,11 +101,17 @@ describe("read", () => {
         assert.strictEqual(count, total)
         assert.strictEqual(lastSeq, total)
         // Reading 256 MiB holds about one 16 MiB segment and a chunk of events at a time.
-        assert.isBelow(peakBytes, 96 * 1024 * 1024, `peak growth ${peakBytes} bytes`)
+        assert.isBelow(peakBytes, 48 * 1024 * 1024, `peak growth ${peakBytes} bytes`)
       }).pipe(Effect.scoped, Effect.provide(nodeLayer)),
     { timeout: 120_000 }
   )
 })
+
+/** The test workers run with --expose-gc (vitest.config.ts); without it this test cannot measure. */
+const forceGc = (): void => {
+  if (globalThis.gc === undefined) throw new Error("run with --expose-gc")
+  globalThis.gc()
+}
 
 describe("tail", () => {
   it.live(

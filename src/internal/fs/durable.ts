@@ -73,13 +73,22 @@ export const readFileIfExists = (
 /**
  * Reads a whole file with as few reads as the kernel allows. `FileSystem.readFile` reads in
  * small chunks, a thread-pool round trip each; a segment is read in one or two here.
+ *
+ * With `reuse`, the bytes land in that buffer when it is large enough (the result is then a view
+ * of it, valid until the next read into it): a reader walking segment after segment holds one
+ * segment's worth of memory instead of leaving a trail for the garbage collector.
  */
-export const readWholeFile = (fs: FileSystem.FileSystem, path: string): Effect.Effect<Uint8Array, IoError> =>
+export const readWholeFile = (
+  fs: FileSystem.FileSystem,
+  path: string,
+  reuse?: { buffer: Uint8Array }
+): Effect.Effect<Uint8Array, IoError> =>
   Effect.scoped(
     Effect.gen(function* () {
       const file = yield* io("open", path)(fs.open(path, { flag: "r" }))
       const sizeBytes = Number((yield* io("stat", path)(file.stat)).size)
-      const bytes = new Uint8Array(sizeBytes)
+      if (reuse !== undefined && reuse.buffer.byteLength < sizeBytes) reuse.buffer = new Uint8Array(sizeBytes)
+      const bytes = reuse === undefined ? new Uint8Array(sizeBytes) : reuse.buffer.subarray(0, sizeBytes)
       let filled = 0
       while (filled < sizeBytes) {
         const read = yield* io("read", path)(file.read(bytes.subarray(filled), { position: BigInt(filled) }))

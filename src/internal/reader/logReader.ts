@@ -47,12 +47,15 @@ export const readLog = (
       })
       const selected = files.slice(start)
       let expectedSeq: bigint | undefined
+      // Segments are read one after another, and a segment's events are decoded before the next
+      // is read: one buffer serves them all.
+      const segmentBuffer = { buffer: new Uint8Array(0) }
       return Stream.fromIterable(
         selected.map((file, index) => ({ file, isLast: index === selected.length - 1 }))
       ).pipe(
         Stream.flatMap(({ file, isLast }) =>
           Stream.unwrap(
-            Effect.map(readWholeFile(fs, file.path), (bytes) => {
+            Effect.map(readWholeFile(fs, file.path, segmentBuffer), (bytes) => {
               const expected = expectedSeq ?? file.firstSeq
               const segment = segmentEvents(file, bytes, expected, range, isLast)
               expectedSeq = segment.nextSeq
