@@ -1,0 +1,105 @@
+/**
+ * Forms the writer's groups (SPEC §3 "Append and group commit"): the first waiting request plus
+ * whatever arrives until the group holds `batchMaxEvents` events, or the window has passed since
+ * the first one, whichever comes first. The window is an Effect `Schedule`
+ * (`Schedule.spaced(batchMaxWait)`): each group that has to wait asks it for the delay.
+ *
+ * Everything already queued is taken at once; the whole batches in it form the group, and what is
+ * left over starts the next group, whose window starts then — so under load no timer is ever
+ * set, and a partial batch still gets its full window. A group ends at a command (truncate,
+ * checkpoint must not sit out the window). The eager policy takes whatever is waiting and never
+ * waits.
+ */
+import { type Cause, Clock, Duration, Effect, Option, Queue, Schedule } from "effect"
+import type { GroupCommit } from "../../WalConfig.ts"
+import type { WriterRequest } from "./requests.ts"
+
+export interface CollectorOptions {
+  readonly queue: Queue.Queue<WriterRequest, Cause.Done>
+  readonly batchMaxEvents: number
+  readonly batchMaxWaitMillis: number
+  readonly groupCommit: GroupCommit
+}
+
+/** Succeeds with the next group, or `undefined` once the queue has ended and is empty. */
+export const makeCollector = (
+  options: CollectorOptions
+): Effect.Effect<Effect.Effect<ReadonlyArray<WriterRequest> | undefined>> =>
+  Effect.gen(function* () {
+    const { queue, batchMaxEvents } = options
+    const windowStep = yield* Schedule.toStep(Schedule.spaced(Duration.millis(options.batchMaxWaitMillis)))
+    const windowMillis = (nowMillis: number) =>
+      windowStep(nowMillis, undefined).pipe(
+        Effect.map(([, delay]) => Duration.toMillis(delay)),
+        Effect.orElseSucceed(() => 0)
+      )
+
+    const takeWaiting = Queue.takeBetween(queue, 1, Number.MAX_SAFE_INTEGER)
+    /** Requests taken but not yet grouped: the start of the next group. */
+    let carried: Array<WriterRequest> = []
+
+    /** Splits off the group to write now; the rest is carried. */
+    const cut = (requests: Array<WriterRequest>): ReadonlyArray<WriterRequest> => {
+      const end = groupEnd(requests, batchMaxEvents)
+      carried = requests.slice(end)
+      return requests.slice(0, end)
+    }
+
+    return Effect.gen(function* () {
+      let group = carried
+      carried = []
+      if (group.length === 0) {
+        const taken = yield* takeWaiting.pipe(Effect.catchTag("Done", () => Effect.succeed(undefined)))
+        if (taken === undefined) return undefined
+        group = [...taken]
+      }
+      if (options.groupCommit === "eager") return group
+      let events = countEvents(group)
+      if (events >= batchMaxEvents) return cut(group)
+      const startMillis = yield* Clock.currentTimeMillis
+      const deadlineMillis = startMillis + (yield* windowMillis(startMillis))
+      while (events < batchMaxEvents) {
+        const remainingMillis = deadlineMillis - (yield* Clock.currentTimeMillis)
+        if (remainingMillis <= 0) break
+        const more = yield* takeWaiting.pipe(
+          Effect.timeoutOption(Duration.millis(remainingMillis)),
+          // The queue ended while the group waited: write what it holds.
+          Effect.catchTag("Done", () => Effect.succeed(Option.none()))
+        )
+        if (Option.isNone(more)) break
+        group.push(...more.value)
+        events = countEvents(group)
+      }
+      return events >= batchMaxEvents ? cut(group) : group
+    })
+  })
+
+// internals
+
+/**
+ * Where the group to write now ends: right after a command, or after the last request that
+ * completes a whole number of batches.
+ */
+const groupEnd = (requests: ReadonlyArray<WriterRequest>, batchMaxEvents: number): number => {
+  const total = countEvents(requests)
+  const whole = Math.floor(total / batchMaxEvents) * batchMaxEvents
+  let events = 0
+  for (let i = 0; i < requests.length; i++) {
+    const request = requests[i] as WriterRequest
+    if (request._tag === "Command") return i + 1
+    events += request._tag === "AppendOne" ? 1 : request.events.length
+    if (events >= whole) return i + 1
+  }
+  return requests.length
+}
+
+/** Events in `requests`; a command counts as a full group, since a group ends at a command. */
+const countEvents = (requests: ReadonlyArray<WriterRequest>): number => {
+  let events = 0
+  for (const request of requests) {
+    if (request._tag === "AppendOne") events++
+    else if (request._tag === "AppendMany") events += request.events.length
+    else return Number.POSITIVE_INFINITY
+  }
+  return events
+}
