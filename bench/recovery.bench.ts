@@ -17,7 +17,6 @@ export interface RecoveryRow {
   readonly rawMillis: number
   readonly ratio: number
   readonly retainedBytesPerEvent: number
-  readonly heapBytesPerEvent: number
 }
 
 const SEGMENT_BYTES = 16 * 1024 * 1024
@@ -67,20 +66,15 @@ export const runRecovery = (
     const bytesOnDisk = names.reduce((sum, name) => sum + statSync(join(dir, name)).size, 0)
     rawReadAndHash(dir, names) // warm the page cache and the hasher alike
     const rawMillis = Math.min(rawReadAndHash(dir, names), rawReadAndHash(dir, names))
-    globalThis.gc?.()
-    const heapBefore = memory()
     let openMillis = Number.POSITIVE_INFINITY
     let retainedBytesPerEvent = 0
-    let heapBytesPerEvent = 0
     for (let round = 0; round < 2; round++) {
       const start = performance.now()
       yield* Effect.scoped(
         Effect.gen(function* () {
           const [, replayed] = yield* WalHandle.open({ dir })
           openMillis = Math.min(openMillis, performance.now() - start)
-          globalThis.gc?.()
           retainedBytesPerEvent = replayed.retainedBytes / replayed.length
-          heapBytesPerEvent = (memory() - heapBefore) / replayed.length
           if (replayed.length !== events) throw new Error(`replayed ${replayed.length} of ${events}`)
         })
       )
@@ -91,12 +85,6 @@ export const runRecovery = (
       openMillis,
       rawMillis,
       ratio: rawMillis / openMillis,
-      retainedBytesPerEvent,
-      heapBytesPerEvent
+      retainedBytesPerEvent
     }
   })
-
-const memory = (): number => {
-  const usage = process.memoryUsage()
-  return usage.heapUsed + usage.arrayBuffers
-}

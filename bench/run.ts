@@ -49,12 +49,10 @@ const program = Effect.gen(function* () {
   out()
   out("(b) recovery: open + replay vs raw read + BLAKE3 of the same segment files (page cache warm)")
   out()
+  out("| log bytes | events | open ms | raw read+hash ms | raw ÷ open | retained B/event |")
+  out("|---:|---:|---:|---:|---:|---:|")
   out(
-    "| log bytes | events | open ms | raw read+hash ms | raw ÷ open | retained B/event | heap+buffers B/event |"
-  )
-  out("|---:|---:|---:|---:|---:|---:|---:|")
-  out(
-    `| ${fmt(recovery.logBytes)} | ${fmt(recovery.events)} | ${fmt(recovery.openMillis, 1)} | ${fmt(recovery.rawMillis, 1)} | **${fmt(recovery.ratio, 2)}** | ${fmt(recovery.retainedBytesPerEvent, 1)} | ${fmt(recovery.heapBytesPerEvent, 1)} |`
+    `| ${fmt(recovery.logBytes)} | ${fmt(recovery.events)} | ${fmt(recovery.openMillis, 1)} | ${fmt(recovery.rawMillis, 1)} | **${fmt(recovery.ratio, 2)}** | ${fmt(recovery.retainedBytesPerEvent, 1)} |`
   )
   out()
   out("(c) per-event costs")

@@ -62,13 +62,16 @@ export const recover = (
     let batchesScanned = 0
     let bytesTruncated = 0
     let bytesScanned = 0
+    // Each segment is done with (replay copied out, dedup seeded, tail quarantined) before the
+    // next is read, so one buffer serves them all.
+    const segmentBuffer = { buffer: new Uint8Array(0) }
     let lastSeq = 0n
 
     for (let index = 0; index < files.length; index++) {
       const file = files[index] as SegmentFile
       const isLast = index === files.length - 1
       const expectedFirstSeq = expectedSeqFor(file, index === 0, lastSeq, checkpoint)
-      const bytes = yield* readWholeFile(fs, file.path)
+      const bytes = yield* readWholeFile(fs, file.path, segmentBuffer)
       bytesScanned += bytes.byteLength
       const scan =
         expectedFirstSeq === file.firstSeq
