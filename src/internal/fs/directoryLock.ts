@@ -18,8 +18,14 @@ export interface LockOwner {
   readonly startTime: string
 }
 
-/** Locks held by handles in this process, by LOCK path. */
-const heldInThisProcess = new Set<string>()
+/**
+ * Locks held by handles in this process, by LOCK path. Kept on `globalThis` under a registered
+ * symbol so that two copies of this module in one process (a bundled and an installed one) still
+ * see each other's locks — otherwise the second would find its own pid in LOCK and take it over.
+ */
+const heldInThisProcess: Set<string> = ((globalThis as Record<symbol, unknown>)[
+  Symbol.for("tidal-wal/heldLocks")
+] ??= new Set<string>()) as Set<string>
 
 /** Takes the lock for `dir`; the returned effect releases it. */
 export const acquireDirectoryLock = (
