@@ -23,9 +23,15 @@ export interface LockOwner {
  * symbol so that two copies of this module in one process (a bundled and an installed one) still
  * see each other's locks — otherwise the second would find its own pid in LOCK and take it over.
  */
-const heldInThisProcess: Set<string> = ((globalThis as Record<symbol, unknown>)[
-  Symbol.for("tidal-wal/heldLocks")
-] ??= new Set<string>()) as Set<string>
+const heldInThisProcess: Set<string> = (() => {
+  const key = Symbol.for("tidal-wal/heldLocks")
+  const registry = globalThis as Record<symbol, unknown>
+  const existing = registry[key]
+  if (existing instanceof Set) return existing as Set<string>
+  const created = new Set<string>()
+  registry[key] = created
+  return created
+})()
 
 /** Takes the lock for `dir`; the returned effect releases it. */
 export const acquireDirectoryLock = (
