@@ -14,7 +14,7 @@ const SIGNALS = [SignalType.view, SignalType.like, SignalType.skip, SignalType.c
 
 export const runDemo = (dir: string) =>
   Effect.gen(function* () {
-    const config = { dir, segmentMaxBytes: 1024 * 1024 }
+    const config = { dir, segmentMaxBytes: 256 * 1024 }
     yield* line(`tidal-wal demo in ${dir}`)
     const written = yield* Effect.scoped(
       Effect.gen(function* () {
