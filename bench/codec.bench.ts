@@ -7,6 +7,7 @@ import { blake3 as nobleBlake3 } from "@noble/hashes/blake3.js"
 import { makeDedupWindow } from "../src/internal/dedup/DedupWindow.ts"
 import { dedupKeyInto } from "../src/internal/dedup/dedupKey.ts"
 import { readEventRecord, writeEventRecord } from "../src/internal/format/eventRecord.ts"
+import { xorshiftWords } from "../test/support/words.ts"
 
 export interface CodecRow {
   readonly label: string
@@ -60,15 +61,7 @@ export const runCodec = (): CodecResult => {
   const window = makeDedupWindow(30_000_000_000n, 0n)
   const keyCount = 5_000_000
   const probe = new Uint32Array(4)
-  let x = 2463534242
-  const next = () => {
-    x ^= x << 13
-    x >>>= 0
-    x ^= x >>> 17
-    x ^= x << 5
-    x >>>= 0
-    return x
-  }
+  const next = xorshiftWords(2463534242)
   rows.push({
     label: "dedup lookup + insert, window growing to 5M keys",
     nanosPerEvent: time(keyCount, () => {

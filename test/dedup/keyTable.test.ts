@@ -6,19 +6,7 @@ import { assert, describe, it } from "@effect/vitest"
 import fc from "fast-check"
 import { makeDedupWindow } from "../../src/internal/dedup/DedupWindow.ts"
 import { KeyTable } from "../../src/internal/dedup/KeyTable.ts"
-
-/** Deterministic pseudo-random u32 words (xorshift32): cheap keys for size tests. */
-const words = (seed: number) => {
-  let x = seed >>> 0 || 1
-  return () => {
-    x ^= x << 13
-    x >>>= 0
-    x ^= x >>> 17
-    x ^= x << 5
-    x >>>= 0
-    return x
-  }
-}
+import { xorshiftWords } from "../support/words.ts"
 
 describe("KeyTable", () => {
   it("agrees with a Set of strings on random keys, including the all-zero key", () => {
@@ -48,7 +36,7 @@ describe("KeyTable", () => {
     const window = makeDedupWindow(30_000_000_000n, 0n)
     const count = 2 ** 24 + 100_000
     const batch = new Uint32Array(4 * 4096)
-    const next = words(12345)
+    const next = xorshiftWords(12345)
     let remembered = 0
     while (remembered < count) {
       const n = Math.min(4096, count - remembered)
@@ -59,8 +47,8 @@ describe("KeyTable", () => {
     assert.strictEqual(window.size(), count)
     assert.isBelow(window.retainedBytes() / count, 40)
     // Spot-check membership: the same sequence again is all present, a different one absent.
-    const again = words(12345)
-    const other = words(999)
+    const again = xorshiftWords(12345)
+    const other = xorshiftWords(999)
     const probe = new Uint32Array(4)
     for (let i = 0; i < 100_000; i++) {
       for (let w = 0; w < 4; w++) probe[w] = again()
