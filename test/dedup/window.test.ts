@@ -44,6 +44,54 @@ describe("dedup window", () => {
     }).pipe(Effect.provide(nodeLayer))
   )
 
+  it.live(
+    "a repeat of an event whose batch is still in flight is a duplicate, answered only after that batch",
+    () => {
+      // Slow syncs keep eight batches of ten in flight; each event's copy is queued three
+      // batches after it, while the original's batch is still on its way to disk.
+      const plan = new FaultPlan().withSlowSync(".seg", 10)
+      const unique = 400
+      const lag = 30
+      const queued: Array<{ readonly id: number; readonly copy: boolean }> = []
+      for (let i = 0; i < unique + lag; i++) {
+        if (i < unique) queued.push({ id: i, copy: false })
+        if (i >= lag) queued.push({ id: i - lag, copy: true })
+      }
+      return Effect.gen(function* () {
+        const dir = yield* tempDir
+        const [wal] = yield* WalHandle.open({ dir, groupCommit: "eager", batchMaxEvents: 10 })
+        let completed = 0
+        const results = yield* Effect.forEach(
+          queued,
+          ({ id }) => Effect.map(wal.append(eventFor(id)), (seq) => ({ seq, order: completed++ })),
+          { concurrency: "unbounded" }
+        )
+        const original = new Map<number, { seq: bigint; order: number }>()
+        const copy = new Map<number, { seq: bigint; order: number }>()
+        for (let i = 0; i < queued.length; i++) {
+          const entry = queued[i]
+          const result = results[i]
+          if (entry !== undefined && result !== undefined)
+            (entry.copy ? copy : original).set(entry.id, result)
+        }
+        const seqs = [...original.values()].map((r) => r.seq).sort((a, b) => Number(a - b))
+        assert.deepStrictEqual(
+          seqs,
+          Array.from({ length: unique }, (_, i) => BigInt(i + 1))
+        )
+        for (let id = 0; id < unique; id++) {
+          const first = original.get(id)
+          const repeat = copy.get(id)
+          assert.strictEqual(repeat?.seq, 0n, `copy of event ${id}`)
+          assert.isAbove(repeat?.order ?? -1, first?.order ?? Number.MAX_SAFE_INTEGER, `copy of event ${id}`)
+        }
+        yield* wal.shutdown
+        const [, replayed] = yield* WalHandle.open({ dir }).pipe(Effect.provide(nodeLayer))
+        assert.strictEqual(replayed.length, unique)
+      }).pipe(Effect.scoped, Effect.provide(faultyLayer(plan)))
+    }
+  )
+
   it.effect("events of a failed batch are not remembered: a retry after reopen is written", () => {
     const plan = new FaultPlan().inject({ operation: "sync", pathEndsWith: ".seg", skip: 1, errno: "EIO" })
     return Effect.gen(function* () {

@@ -1,6 +1,7 @@
 /**
  * A FileSystem layer over the real Node one that records every mutating call and injects the
- * faults a real disk will not make on demand: EIO on write or sync, ENOSPC, a torn (short) write.
+ * faults a real disk will not make on demand: EIO on write or sync, ENOSPC, a torn (short) write,
+ * a slow sync.
  *
  * Paths, sizes and ordering stay real. It adds to the SIGKILL crash tests; it never replaces them.
  * Each `File` member is delegated explicitly: Node's file object defines `stat` and `sync` as
@@ -31,6 +32,13 @@ export interface Fault {
 export class FaultPlan {
   readonly log: Array<LoggedCall> = []
   private readonly faults: Array<Fault & { seen: number; fired: boolean }> = []
+  /** A slow disk: every sync of a path ending with `pathEndsWith` takes this long first. */
+  slowSync: { readonly pathEndsWith: string; readonly millis: number } | undefined
+
+  withSlowSync(pathEndsWith: string, millis: number): this {
+    this.slowSync = { pathEndsWith, millis }
+    return this
+  }
 
   inject(fault: Fault): this {
     this.faults.push({ ...fault, seen: 0, fired: false })
@@ -122,6 +130,8 @@ const wrapFile = (
     seek: (offset, from) => file.seek(offset, from),
     sync: Effect.gen(function* () {
       yield* log("sync", path)
+      const slow = plan.slowSync
+      if (slow !== undefined && path.endsWith(slow.pathEndsWith)) yield* Effect.sleep(slow.millis)
       const fault = plan.take("sync", path)
       if (fault !== undefined) return yield* failure(fault.errno, "sync", path)
       return yield* file.sync

@@ -63,7 +63,7 @@ export const makeDedupWindow = (windowNanos: bigint, startNanos: bigint): DedupW
     },
     seed: (records) => {
       for (let offset = 0; offset + EVENT_RECORD_BYTES <= records.byteLength; offset += EVENT_RECORD_BYTES) {
-        dedupKeyInto(records.subarray(offset, offset + EVENT_RECORD_BYTES), seedKeys, 0)
+        dedupKeyInto(records, offset, seedKeys, 0)
         current.addKey(seedKeys, 0)
       }
     },

@@ -16,7 +16,7 @@ import type { SignalEvent } from "../../SignalEvent.ts"
 import { type ClosedError, IoError } from "../../WalError.ts"
 import type { DedupWindowShape } from "../dedup/DedupWindow.ts"
 import { dedupKeyInto, KEY_WORDS } from "../dedup/dedupKey.ts"
-import { KeyTable } from "../dedup/KeyTable.ts"
+import { PendingKeys } from "../dedup/PendingKeys.ts"
 import { batchSizeBytes, sealBatch } from "../format/batchCodec.ts"
 import { writeEventRecord } from "../format/eventRecord.ts"
 import { BATCH_HEADER_BYTES, EVENT_RECORD_BYTES } from "../format/layout.ts"
@@ -73,7 +73,6 @@ interface Staging {
   readonly buffer: Uint8Array
   readonly view: DataView
   readonly keys: Uint32Array
-  readonly batchKeys: KeyTable
   readonly owners: Array<AppendOne | AppendMany | undefined>
   readonly events: Array<SignalEvent | undefined>
   readonly ownerIndexes: Int32Array
@@ -81,6 +80,8 @@ interface Staging {
   readonly seqOffsets: Int32Array
   count: number
   written: number
+  /** Numbers batches in the order they are staged, from 1: the tag of their pending keys. */
+  batchNumber: number
   firstSeq: bigint
   timestampNanos: bigint
   sizeBytes: number
@@ -107,6 +108,9 @@ export const makeBatchWriter = (options: BatchWriterOptions): BatchWriter => {
   /** Set by a failed write: later writes must not land behind a hole. */
   let writeFailure: IoError | undefined
   let waiter: Deferred.Deferred<void> | undefined
+  /** Keys of the batch being staged and those in flight: repeats of them are duplicates too. */
+  const pending = new PendingKeys((MAX_BATCHES_IN_FLIGHT + 1) * batchMaxEvents)
+  let nextBatchNumber = 1
 
   const wake = (): void => {
     const w = waiter
@@ -151,35 +155,54 @@ export const makeBatchWriter = (options: BatchWriterOptions): BatchWriter => {
   /** Dedup, sequence numbers and encoding: CPU work, done while earlier batches sync. */
   const stage = (staging: Staging, nowNanos: bigint): void => {
     dedup.advanceTo(nowNanos)
-    staging.batchKeys.clear()
+    if (pending.isFull()) rebuildPending()
+    const batch = nextBatchNumber++
+    const liveFrom = flights[0]?.staging.batchNumber ?? batch
+    staging.batchNumber = batch
     staging.timestampNanos = nowNanos
+    const { buffer, view, keys, outcomes, seqOffsets } = staging
+    const count = staging.count
+    // Encode and hash everything first, then classify: the lookups in the (large) dedup tables
+    // then run back to back, and the CPU overlaps their cache misses instead of serialising them.
+    for (let slot = 0; slot < count; slot++) {
+      const offset = BATCH_HEADER_BYTES + slot * EVENT_RECORD_BYTES
+      writeEventRecord(view, offset, staging.events[slot] as SignalEvent)
+      dedupKeyInto(buffer, offset, keys, slot)
+    }
     let written = 0
-    for (let slot = 0; slot < staging.count; slot++) {
-      const event = staging.events[slot]
-      if (event === undefined) continue
-      const offset = BATCH_HEADER_BYTES + written * EVENT_RECORD_BYTES
-      writeEventRecord(staging.view, offset, event)
-      dedupKeyInto(staging.buffer.subarray(offset, offset + EVENT_RECORD_BYTES), staging.keys, written)
-      if (dedup.contains(staging.keys, written)) {
-        staging.outcomes[slot] = DUPLICATE_OF_DURABLE
-      } else if (inFlightHasKey(staging.keys, written) || !staging.batchKeys.addKey(staging.keys, written)) {
-        staging.outcomes[slot] = DUPLICATE_PENDING
+    for (let slot = 0; slot < count; slot++) {
+      if (dedup.contains(keys, slot)) {
+        outcomes[slot] = DUPLICATE_OF_DURABLE
+      } else if (!pending.claim(keys, slot, batch, liveFrom)) {
+        outcomes[slot] = DUPLICATE_PENDING
       } else {
-        staging.outcomes[slot] = WRITTEN
-        staging.seqOffsets[slot] = written
+        outcomes[slot] = WRITTEN
+        seqOffsets[slot] = written
+        if (written !== slot) {
+          // A duplicate before it left a gap: close it, record and key.
+          const from = BATCH_HEADER_BYTES + slot * EVENT_RECORD_BYTES
+          buffer.copyWithin(
+            BATCH_HEADER_BYTES + written * EVENT_RECORD_BYTES,
+            from,
+            from + EVENT_RECORD_BYTES
+          )
+          keys.copyWithin(written * KEY_WORDS, slot * KEY_WORDS, (slot + 1) * KEY_WORDS)
+        }
         written++
       }
     }
     staging.written = written
     staging.firstSeq = written > 0 ? options.reserveSeqs(written) : 0n
-    staging.sizeBytes = written > 0 ? sealBatch(staging.buffer, staging.firstSeq, nowNanos, written) : 0
+    staging.sizeBytes = written > 0 ? sealBatch(buffer, staging.firstSeq, nowNanos, written) : 0
   }
 
-  const inFlightHasKey = (keys: Uint32Array, index: number): boolean => {
+  /** Drops the stale keys of completed batches: only the batches still in flight are re-entered. */
+  const rebuildPending = (): void => {
+    pending.clear()
     for (const flight of flights) {
-      if (flight.staging.batchKeys.hasKey(keys, index)) return true
+      const { keys, written, batchNumber } = flight.staging
+      for (let i = 0; i < written; i++) pending.claim(keys, i, batchNumber, batchNumber)
     }
-    return false
   }
 
   /** Puts a staged batch on its way: its write waits for the previous write, its sync does not wait. */
@@ -295,7 +318,6 @@ const makeStaging = (batchMaxEvents: number): Staging => {
     buffer,
     view: new DataView(buffer.buffer),
     keys: new Uint32Array(batchMaxEvents * KEY_WORDS),
-    batchKeys: new KeyTable(batchMaxEvents * 2),
     owners: new Array(batchMaxEvents).fill(undefined),
     events: new Array(batchMaxEvents).fill(undefined),
     ownerIndexes: new Int32Array(batchMaxEvents),
@@ -303,6 +325,7 @@ const makeStaging = (batchMaxEvents: number): Staging => {
     seqOffsets: new Int32Array(batchMaxEvents),
     count: 0,
     written: 0,
+    batchNumber: 0,
     firstSeq: 0n,
     timestampNanos: 0n,
     sizeBytes: 0
