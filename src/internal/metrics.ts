@@ -50,7 +50,7 @@ export const walMetricsFor = (dir: string) => {
     syncMillis: histogram(metricNames.syncMillis, "duration of each batch's sync", MILLIS_BOUNDARIES),
     appendLatencyMillis: histogram(
       metricNames.appendLatencyMillis,
-      "append call, or appendAll chunk of at most batchMaxEvents, to acknowledgement",
+      "append call (one in 16, sampled) or appendAll chunk of at most batchMaxEvents, to acknowledgement",
       MILLIS_BOUNDARIES
     ),
     queueDepth: gauge(metricNames.queueDepth, "requests waiting for the writer"),

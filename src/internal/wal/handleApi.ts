@@ -21,6 +21,8 @@ import {
   appendMany,
   appendOne,
   awaitCompletion,
+  LATENCY_SAMPLE_EVERY,
+  NOT_TIMED,
   type WriterRequest
 } from "../writer/requests.ts"
 import type { WriterState } from "../writer/writerLoop.ts"
@@ -65,6 +67,8 @@ export const makeHandle = (parts: HandleParts): WalHandleShape => {
       return submit(command, Deferred.await(done))
     })
 
+  let appendCalls = 0
+
   const read = (fromSeq: bigint, toSeq: bigint | undefined) => readLog(fs, path, dir, { fromSeq, toSeq })
 
   return {
@@ -72,11 +76,24 @@ export const makeHandle = (parts: HandleParts): WalHandleShape => {
     replayed: parts.replayed,
     recovery: parts.recovery,
     append: (event) =>
-      Effect.suspend((): Effect.Effect<bigint, InvalidEventError | ClosedError | IoError> => {
-        if (!isSignalEvent(event)) return Effect.fail(invalidEventError(event))
-        if (isClosed()) return Effect.fail(closedError())
-        const request = appendOne(event)
-        return submit(request, awaitCompletion(request))
+      // One primitive per call on the hot path: validating, queueing and waiting all happen when
+      // the callback registers, and the writer resumes it directly (no suspend, no Deferred).
+      Effect.callback<bigint, InvalidEventError | ClosedError | IoError>((resume) => {
+        if (!isSignalEvent(event)) return resume(Effect.fail(invalidEventError(event)))
+        if (isClosed()) return resume(Effect.fail(closedError()))
+        const request = appendOne(
+          event,
+          appendCalls++ % LATENCY_SAMPLE_EVERY === 0 ? performance.now() : NOT_TIMED
+        )
+        request.resume = resume
+        if (Queue.offerUnsafe(queue, request)) return
+        // The queue is full: wait for room (backpressure), then for the acknowledgement.
+        request.resume = undefined
+        resume(
+          Effect.flatMap(Queue.offer(queue, request), (accepted) =>
+            accepted ? awaitCompletion(request) : Effect.fail(closedError())
+          )
+        )
       }),
     appendAll: (events) =>
       Effect.suspend((): Effect.Effect<ReadonlyArray<bigint>, InvalidEventError | ClosedError | IoError> => {

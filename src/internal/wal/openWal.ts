@@ -21,7 +21,7 @@ import type { ReplayedEvents } from "../recovery/ReplayedEvents.ts"
 import { recover } from "../recovery/recover.ts"
 import { makeSegmentAppender } from "../segment/SegmentAppender.ts"
 import { makeBatchWriter } from "../writer/batchWriter.ts"
-import { reject, type WriterRequest } from "../writer/requests.ts"
+import { NOT_TIMED, reject, type WriterRequest } from "../writer/requests.ts"
 import { runWriterLoop, type WriterState } from "../writer/writerLoop.ts"
 import { makeHandle } from "./handleApi.ts"
 
@@ -91,7 +91,9 @@ const startWal = Effect.fnUntraced(function* (
         PubSub.publishUnsafe(published, { firstSeq: batch.firstSeq, records: batch.records.slice() })
       }
     },
-    onCompleted: (request, nowMillis) => metrics.appendSettled(nowMillis - request.startMillis),
+    onCompleted: (request, nowMillis) => {
+      if (request.startMillis !== NOT_TIMED) metrics.appendSettled(nowMillis - request.startMillis)
+    },
     closedError,
     onIoFailure: (error) =>
       Effect.suspend(() => {
