@@ -15,6 +15,8 @@ import { KeyTable } from "./KeyTable.ts"
 export interface DedupWindowShape {
   /** Rotates the tables for every window boundary passed by `nowNanos`. */
   readonly advanceTo: (nowNanos: bigint) => void
+  /** Brings the slots of keys `0 .. count - 1` into cache before they are looked up one by one. */
+  readonly prefetch: (keys: Uint32Array, count: number) => void
   /** Whether key `index` of `keys` (4 words a key) is in either table. */
   readonly contains: (keys: Uint32Array, index: number) => boolean
   /** Adds the first `count` keys of `keys` to the current table. */
@@ -56,6 +58,10 @@ export const makeDedupWindow = (windowNanos: bigint, startNanos: bigint): DedupW
       previous = current
       dropped.clear()
       current = dropped
+    },
+    prefetch: (keys, count) => {
+      current.prefetch(keys, count)
+      previous.prefetch(keys, count)
     },
     contains: (keys, index) => current.hasKey(keys, index) || previous.hasKey(keys, index),
     remember: (keys, count) => {

@@ -164,13 +164,14 @@ export const makeBatchWriter = (options: BatchWriterOptions): BatchWriter => {
     staging.timestampNanos = nowNanos
     const { buffer, view, keys, outcomes, seqOffsets } = staging
     const count = staging.count
-    // Encode and hash everything first, then classify: the lookups in the (large) dedup tables
-    // then run back to back, and the CPU overlaps their cache misses instead of serialising them.
+    // Encode and hash everything first, then classify: the slots of all the batch's keys are
+    // fetched from the (large) dedup tables at once, overlapping their cache misses.
     for (let slot = 0; slot < count; slot++) {
       const offset = BATCH_HEADER_BYTES + slot * EVENT_RECORD_BYTES
       writeEventRecord(view, offset, staging.events[slot] as SignalEvent)
       dedupKeyInto(buffer, offset, keys, slot)
     }
+    dedup.prefetch(keys, count)
     let written = 0
     for (let slot = 0; slot < count; slot++) {
       if (dedup.contains(keys, slot)) {
