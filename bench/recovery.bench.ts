@@ -24,13 +24,14 @@ const EVENTS_PER_BATCH = 100
 
 /** Writes segments of full batches straight to disk (no WAL, no fsync): just the bytes to recover. */
 const buildLog = (dir: string, logBytes: number): number => {
-  const batchesPerSegment = Math.floor(SEGMENT_BYTES / batchSizeBytes(EVENTS_PER_BATCH))
-  const segments = Math.ceil(logBytes / (batchesPerSegment * batchSizeBytes(EVENTS_PER_BATCH)))
+  const batchBytes = batchSizeBytes(EVENTS_PER_BATCH)
+  const batchesPerSegment = Math.floor(SEGMENT_BYTES / batchBytes)
+  let batchesLeft = Math.floor(logBytes / batchBytes)
   let seq = 1n
-  for (let s = 0; s < segments; s++) {
+  while (batchesLeft > 0) {
     const parts: Array<Uint8Array> = []
     const firstSeq = seq
-    for (let b = 0; b < batchesPerSegment; b++) {
+    for (let b = 0; b < batchesPerSegment && batchesLeft > 0; b++, batchesLeft--) {
       const events = Array.from({ length: EVENTS_PER_BATCH }, (_, i) => ({
         entityId: seq + BigInt(i),
         signalType: i & 3,

@@ -48,41 +48,81 @@ export const scanSegment = (
   expectedFirstSeq: bigint,
   onBatch: (batch: ScannedBatch) => void
 ): SegmentScan => {
-  let offset = 0
-  let batchCount = 0
-  let nextSeq = expectedFirstSeq
-  while (offset < bytes.byteLength) {
-    const inspection = inspectBatch(bytes, offset)
-    if (inspection._tag === "Invalid")
-      return stop(offset, batchCount, nextSeq, inspection.reason, inspection.detail)
-    const { header, sizeBytes } = inspection
-    if (inspection._tag === "Unsupported") {
-      const problem: ScanProblem = {
-        _tag: "Unsupported",
-        offsetBytes: offset,
-        version: header.version,
-        flags: header.flags
-      }
-      return { validBytes: offset, batchCount, lastSeq: nextSeq - 1n, problem }
-    }
-    if (header.firstSeq !== nextSeq) {
-      const reason = offset === 0 ? "SegmentNameMismatch" : "SequenceGap"
-      return stop(offset, batchCount, nextSeq, reason, `first_seq ${header.firstSeq}, expected ${nextSeq}`)
-    }
-    const lastSeq = header.firstSeq + BigInt(header.eventCount) - 1n
-    if (lastSeq > U64_MAX) {
-      return stop(offset, batchCount, nextSeq, "SequenceGap", `last sequence number ${lastSeq} exceeds u64`)
-    }
-    onBatch({
-      offsetBytes: offset,
-      header,
-      payload: bytes.subarray(offset + BATCH_HEADER_BYTES, offset + sizeBytes)
-    })
-    batchCount++
-    nextSeq = lastSeq + 1n
-    offset += sizeBytes
+  const scanner = new SegmentScanner(bytes, expectedFirstSeq, onBatch)
+  for (;;) {
+    const result = scanner.advance(Number.POSITIVE_INFINITY)
+    if (result !== undefined) return result
   }
-  return { validBytes: offset, batchCount, lastSeq: nextSeq - 1n, problem: undefined }
+}
+
+/**
+ * `scanSegment` in steps, for a caller that lets other work run between them (recovery reads the
+ * next segment meanwhile). Each step checks whole batches until it has covered `budgetBytes`.
+ */
+export class SegmentScanner {
+  private readonly bytes: Uint8Array
+  private readonly onBatch: (batch: ScannedBatch) => void
+  private offset = 0
+  private batchCount = 0
+  private nextSeq: bigint
+  private result: SegmentScan | undefined
+
+  constructor(bytes: Uint8Array, expectedFirstSeq: bigint, onBatch: (batch: ScannedBatch) => void) {
+    this.bytes = bytes
+    this.onBatch = onBatch
+    this.nextSeq = expectedFirstSeq
+  }
+
+  /** Scans on for at least `budgetBytes`; the scan's result once it has ended, else `undefined`. */
+  advance(budgetBytes: number): SegmentScan | undefined {
+    if (this.result === undefined) this.result = this.scan(this.offset + budgetBytes)
+    return this.result
+  }
+
+  private scan(untilOffset: number): SegmentScan | undefined {
+    const bytes = this.bytes
+    let offset = this.offset
+    let batchCount = this.batchCount
+    let nextSeq = this.nextSeq
+    while (offset < bytes.byteLength) {
+      if (offset >= untilOffset) {
+        this.offset = offset
+        this.batchCount = batchCount
+        this.nextSeq = nextSeq
+        return undefined
+      }
+      const inspection = inspectBatch(bytes, offset)
+      if (inspection._tag === "Invalid")
+        return stop(offset, batchCount, nextSeq, inspection.reason, inspection.detail)
+      const { header, sizeBytes } = inspection
+      if (inspection._tag === "Unsupported") {
+        const problem: ScanProblem = {
+          _tag: "Unsupported",
+          offsetBytes: offset,
+          version: header.version,
+          flags: header.flags
+        }
+        return { validBytes: offset, batchCount, lastSeq: nextSeq - 1n, problem }
+      }
+      if (header.firstSeq !== nextSeq) {
+        const reason = offset === 0 ? "SegmentNameMismatch" : "SequenceGap"
+        return stop(offset, batchCount, nextSeq, reason, `first_seq ${header.firstSeq}, expected ${nextSeq}`)
+      }
+      const lastSeq = header.firstSeq + BigInt(header.eventCount) - 1n
+      if (lastSeq > U64_MAX) {
+        return stop(offset, batchCount, nextSeq, "SequenceGap", `last sequence number ${lastSeq} exceeds u64`)
+      }
+      this.onBatch({
+        offsetBytes: offset,
+        header,
+        payload: bytes.subarray(offset + BATCH_HEADER_BYTES, offset + sizeBytes)
+      })
+      batchCount++
+      nextSeq = lastSeq + 1n
+      offset += sizeBytes
+    }
+    return { validBytes: offset, batchCount, lastSeq: nextSeq - 1n, problem: undefined }
+  }
 }
 
 // internals
