@@ -8,6 +8,7 @@
 import { NodeServices } from "@effect/platform-node"
 import { Effect, FileSystem } from "effect"
 import { runCodec } from "./codec.bench.ts"
+import { startGcMeter } from "./gc.ts"
 import { runRecovery } from "./recovery.bench.ts"
 import { runThroughput, throughputCases } from "./throughput.bench.ts"
 
@@ -24,12 +25,14 @@ const program = Effect.gen(function* () {
     lines.push(line)
     console.log(line)
   }
+  const wholeRunGc = startGcMeter()
   process.stderr.write("throughput…\n")
   const throughput = yield* runThroughput(base, throughputCases, seconds)
   process.stderr.write("recovery…\n")
   const recovery = yield* runRecovery(base, quick ? 16 * 1024 * 1024 : 64 * 1024 * 1024)
   process.stderr.write("codec and dedup…\n")
   const codec = runCodec()
+  const wholeRunGcShare = wholeRunGc.stop()
 
   out(`tidal-wal bench — Node ${process.version}, ${process.platform}/${process.arch}, ${seconds} s per case`)
   out(`command: npm run bench${process.env.BENCH_SECONDS ? ` (BENCH_SECONDS=${seconds})` : ""}`)
@@ -62,6 +65,8 @@ const program = Effect.gen(function* () {
   for (const row of codec.rows) out(`| ${row.label} | ${fmt(row.nanosPerEvent, 1)} |`)
   out()
   out(`(d) dedup window: ${fmt(codec.dedupKeys)} keys at ${fmt(codec.dedupBytesPerKey, 1)} bytes a key`)
+  out()
+  out(`GC: ${fmt(wholeRunGcShare * 100, 1)} % of the whole run's wall time (per case in the GC share column)`)
 }).pipe(Effect.scoped, Effect.provide(NodeServices.layer))
 
 await Effect.runPromise(program)

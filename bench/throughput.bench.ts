@@ -45,6 +45,8 @@ export const runThroughput = (
     let n = 0
     for (const c of cases) {
       const dir = `${baseDir}/wal-${n++}`
+      // Start each case from a collected heap: the previous case's garbage is not this one's GC.
+      ;(globalThis as { gc?: () => void }).gc?.()
       const meter: GcMeter = startGcMeter()
       const wal = yield* Effect.scoped(
         measureThroughput({
