@@ -21,6 +21,7 @@ export interface RecoveryRow {
 
 const SEGMENT_BYTES = 16 * 1024 * 1024
 const EVENTS_PER_BATCH = 100
+const ROUNDS = 5
 
 /** Writes segments of full batches straight to disk (no WAL, no fsync): just the bytes to recover. */
 const buildLog = (dir: string, logBytes: number): number => {
@@ -66,13 +67,13 @@ export const runRecovery = (
       .sort()
     const bytesOnDisk = names.reduce((sum, name) => sum + statSync(join(dir, name)).size, 0)
     rawReadAndHash(dir, names) // warm the page cache and the hasher alike
-    // Alternate the two, each from a collected heap, and keep each one's best of three: the
+    // Alternate the two, each from a collected heap, and keep each one's best of ROUNDS: the
     // machine is shared, and the throughput cases before this leave garbage behind.
     const collect = (globalThis as { gc?: () => void }).gc ?? (() => {})
     let rawMillis = Number.POSITIVE_INFINITY
     let openMillis = Number.POSITIVE_INFINITY
     let retainedBytesPerEvent = 0
-    for (let round = 0; round < 3; round++) {
+    for (let round = 0; round < ROUNDS; round++) {
       collect()
       rawMillis = Math.min(rawMillis, rawReadAndHash(dir, names))
       collect()

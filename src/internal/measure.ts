@@ -7,7 +7,7 @@
  */
 import { closeSync, fsyncSync, openSync, unlinkSync, writeSync } from "node:fs"
 import { join } from "node:path"
-import { Clock, Effect, type FileSystem, type Path, type Scope } from "effect"
+import { Clock, Duration, Effect, type FileSystem, type Path, type Scope } from "effect"
 import type { SignalEvent } from "../SignalEvent.ts"
 import type { WalConfigInput } from "../WalConfig.ts"
 import type { OpenError } from "../WalHandle.ts"
@@ -55,11 +55,18 @@ export interface ThroughputOptions {
   readonly appenders: number
   /** Events per call: 1 uses `append`, more uses `appendAll`. */
   readonly eventsPerCall: number
+  /** Seconds of load before measuring: compiled code, grown heap and dedup tables, full pipeline. */
+  readonly warmupSeconds?: number | undefined
   readonly seconds: number
+  /** Called as the measured interval starts, after the warm-up. */
+  readonly onMeasureStart?: (() => void) | undefined
   readonly onProgress?: ((acked: number) => Effect.Effect<void>) | undefined
 }
 
-/** Runs closed-loop appenders against a fresh WAL in `config.dir` for `seconds`. */
+/**
+ * Runs closed-loop appenders against a fresh WAL in `config.dir`: `warmupSeconds` unmeasured, then
+ * `seconds` measured.
+ */
 export const measureThroughput = (
   options: ThroughputOptions
 ): Effect.Effect<ThroughputResult, OpenError, FileSystem.FileSystem | Path.Path | Scope.Scope> =>
@@ -69,21 +76,14 @@ export const measureThroughput = (
     let latencyCount = 0
     let acked = 0
     let counter = 0
-    const startSeq = yield* wal.nextSeq
-    const startSegments = yield* wal.listSegments
-    const batchesBefore = startSegments.reduce((n, s) => n + s.batchCount, 0)
     const base = yield* Clock.currentTimeNanos
-    // A flag the timer clears, not a clock read per call: the appenders' loop is part of what is
-    // measured, and should cost what a caller's loop costs.
-    let running = true
-    const stopTimer = setTimeout(() => {
-      running = false
-    }, options.seconds * 1000)
     const nextEvent = (): SignalEvent => {
       const i = counter++
       return { entityId: BigInt(i), signalType: i & 3, weight: 1, timestamp: base + BigInt(i) }
     }
+    let measuring = false
     const record = (startMillis: number, n: number) => {
+      if (!measuring) return
       if (latencyCount < latencies.length) latencies[latencyCount++] = performance.now() - startMillis
       acked += n
     }
@@ -97,9 +97,26 @@ export const measureThroughput = (
       return Effect.map(wal.appendAll(events), () => record(startMillis, options.eventsPerCall))
     })
     const call = options.eventsPerCall === 1 ? one : many
-    const startMillis = performance.now()
     const progress = options.onProgress
-    yield* Effect.forEach(
+
+    // The appenders loop on a flag, not on a clock read per call: their loop is part of what is
+    // measured, and should cost what a caller's loop costs.
+    let running = true
+    const interval = { startMillis: 0, endMillis: 0, startSeq: 0n, batchesBefore: 0 }
+    const batchCount = Effect.map(wal.listSegments, (segments) =>
+      segments.reduce((n, s) => n + s.batchCount, 0)
+    )
+    const phases = Effect.gen(function* () {
+      yield* Effect.sleep(Duration.seconds(options.warmupSeconds ?? 0))
+      interval.startSeq = yield* wal.nextSeq
+      interval.batchesBefore = yield* batchCount
+      options.onMeasureStart?.()
+      interval.startMillis = performance.now()
+      measuring = true
+      yield* Effect.sleep(Duration.seconds(options.seconds))
+      running = false
+    })
+    const appenders = Effect.forEach(
       Array.from({ length: options.appenders }, (_, i) => i),
       (i) =>
         Effect.whileLoop({
@@ -114,10 +131,14 @@ export const measureThroughput = (
           step: () => {}
         }),
       { concurrency: "unbounded", discard: true }
-    ).pipe(Effect.orDie, Effect.ensuring(Effect.sync(() => clearTimeout(stopTimer))))
-    const elapsedSeconds = (performance.now() - startMillis) / 1000
-    const written = Number((yield* wal.nextSeq) - startSeq)
-    const batches = (yield* wal.listSegments).reduce((n, s) => n + s.batchCount, 0) - batchesBefore
+    )
+    yield* Effect.all([phases, appenders], { concurrency: 2, discard: true }).pipe(Effect.orDie)
+    // The measured interval ends when the clock says so; calls still completing after it are
+    // counted in it (closed loops finish their last call), as are the batches they were in.
+    interval.endMillis = performance.now()
+    const elapsedSeconds = (interval.endMillis - interval.startMillis) / 1000
+    const written = Number((yield* wal.nextSeq) - interval.startSeq)
+    const batches = (yield* batchCount) - interval.batchesBefore
     yield* wal.shutdown
     const sorted = latencies.subarray(0, latencyCount).sort()
     return {
