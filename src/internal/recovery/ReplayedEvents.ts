@@ -20,34 +20,50 @@ export interface ReplayedEvents extends Iterable<ReplayedEvent> {
   readonly retainedBytes: number
 }
 
-/** Accumulates replayable records segment by segment. */
+/**
+ * Accumulates replayable records segment by segment. Until `seal`, records are held as ranges of
+ * the caller's buffer (numbers, not views: a segment has thousands of batches, and views of them
+ * would all outlive a young-generation collection).
+ */
 export class ReplayBuilder {
   private readonly chunks: Array<Uint8Array> = []
-  private pending: Array<Uint8Array> = []
+  private readonly pendingSources: Array<Uint8Array> = []
+  private readonly pendingStarts: Array<number> = []
+  private readonly pendingEnds: Array<number> = []
   private pendingBytes = 0
   private firstSeq = 0n
   private count = 0
 
-  /** Adds records (a whole number of 21-byte records) whose first has sequence number `seq`. */
-  add(records: Uint8Array, seq: bigint): void {
-    if (records.byteLength === 0) return
+  /**
+   * Adds `source[start..end)` (a whole number of 21-byte records) whose first record has sequence
+   * number `seq`. `source` must not change until the next `seal`.
+   */
+  add(source: Uint8Array, start: number, end: number, seq: bigint): void {
+    if (end <= start) return
     if (this.count === 0 && this.pendingBytes === 0) this.firstSeq = seq
-    this.pending.push(records)
-    this.pendingBytes += records.byteLength
+    this.pendingSources.push(source)
+    this.pendingStarts.push(start)
+    this.pendingEnds.push(end)
+    this.pendingBytes += end - start
   }
 
-  /** Copies what was added since the last seal into one buffer, releasing the segment's bytes. */
+  /** Copies what was added since the last seal into one buffer, releasing the callers' buffers. */
   seal(): void {
     if (this.pendingBytes === 0) return
     const chunk = new Uint8Array(this.pendingBytes)
     let offset = 0
-    for (const part of this.pending) {
-      chunk.set(part, offset)
-      offset += part.byteLength
+    for (let i = 0; i < this.pendingSources.length; i++) {
+      const source = this.pendingSources[i] as Uint8Array
+      const start = this.pendingStarts[i] as number
+      const end = this.pendingEnds[i] as number
+      chunk.set(source.subarray(start, end), offset)
+      offset += end - start
     }
     this.chunks.push(chunk)
     this.count += this.pendingBytes / EVENT_RECORD_BYTES
-    this.pending = []
+    this.pendingSources.length = 0
+    this.pendingStarts.length = 0
+    this.pendingEnds.length = 0
     this.pendingBytes = 0
   }
 

@@ -13,12 +13,13 @@ import { Clock, Effect, Fiber, type FileSystem, type Path } from "effect"
 import type { RecoveryMode, ReplayMode } from "../../WalConfig.ts"
 import type { CorruptionError, IoError, UnsupportedVersionError } from "../../WalError.ts"
 import { readCheckpoint } from "../checkpoint/checkpointStore.ts"
-import { EVENT_RECORD_BYTES } from "../format/layout.ts"
+import { BATCH_HEADER_BYTES, EVENT_RECORD_BYTES } from "../format/layout.ts"
 import { readWholeFile } from "../fs/durable.ts"
 import { listSegmentFiles, type SegmentFile } from "../segment/segmentCatalog.ts"
 import {
   nameMismatchProblem,
   problemError,
+  type ScannedBatch,
   type SegmentScan,
   SegmentScanner
 } from "../segment/segmentScanner.ts"
@@ -95,14 +96,7 @@ export const recover = (
         expectedFirstSeq === file.firstSeq
           ? yield* scanInSteps(
               new SegmentScanner(bytes, expectedFirstSeq, (batch) => {
-                collectBatch(
-                  replay,
-                  options,
-                  checkpoint,
-                  batch.header.firstSeq,
-                  batch.header.batchTimestampNanos,
-                  batch.payload
-                )
+                collectBatch(replay, options, checkpoint, bytes, batch)
               })
             )
           : {
@@ -188,16 +182,23 @@ const collectBatch = (
   replay: ReplayBuilder,
   options: RecoveryOptions,
   checkpoint: bigint,
-  firstSeq: bigint,
-  batchTimestampNanos: bigint,
-  payload: Uint8Array
+  segmentBytes: Uint8Array,
+  batch: ScannedBatch
 ): void => {
+  const { payload } = batch
+  const { firstSeq, batchTimestampNanos } = batch.header
   if (batchTimestampNanos >= options.recentSinceNanos) options.onRecentBatch(payload)
   if (options.replay === "none") return
   const lastSeq = firstSeq + BigInt(payload.byteLength / EVENT_RECORD_BYTES) - 1n
   if (lastSeq <= checkpoint) return
   const skip = firstSeq > checkpoint ? 0 : Number(checkpoint - firstSeq + 1n)
-  replay.add(payload.subarray(skip * EVENT_RECORD_BYTES), firstSeq + BigInt(skip))
+  const payloadStart = batch.offsetBytes + BATCH_HEADER_BYTES
+  replay.add(
+    segmentBytes,
+    payloadStart + skip * EVENT_RECORD_BYTES,
+    payloadStart + payload.byteLength,
+    firstSeq + BigInt(skip)
+  )
 }
 
 const segmentInfo = (
