@@ -1,5 +1,6 @@
 /**
- * One throughput run, for CPU profiles: `node --cpu-prof bench/profile-append.ts [APPENDERS] [EVENTS_PER_CALL]`.
+ * One throughput run, for CPU profiles:
+ * `npx node --cpu-prof bench/profile-append.ts [APPENDERS] [EVENTS_PER_CALL]`.
  */
 import { NodeServices } from "@effect/platform-node"
 import { Effect, FileSystem } from "effect"

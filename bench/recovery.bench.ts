@@ -24,7 +24,7 @@ const EVENTS_PER_BATCH = 100
 const ROUNDS = 5
 
 /** Writes segments of full batches straight to disk (no WAL, no fsync): just the bytes to recover. */
-const buildLog = (dir: string, logBytes: number): number => {
+export const buildLog = (dir: string, logBytes: number): number => {
   const batchBytes = batchSizeBytes(EVENTS_PER_BATCH)
   const batchesPerSegment = Math.floor(SEGMENT_BYTES / batchBytes)
   let batchesLeft = Math.floor(logBytes / batchBytes)
