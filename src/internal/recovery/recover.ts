@@ -72,14 +72,20 @@ export const recover = (
     let batchesScanned = 0
     let bytesTruncated = 0
     let bytesScanned = 0
-    // Each segment is done with (replay copied out, dedup seeded, tail quarantined) before the
-    // one after next is read, so two buffers serve them all: one being checked, one being filled.
-    const buffers = [{ buffer: new Uint8Array(0) }, { buffer: new Uint8Array(0) }] as const
+    // Each segment is done with (replay taken in, dedup seeded, tail quarantined) before the one
+    // after next is read, so two buffers serve them all: one being checked, one being filled.
+    // A buffer the replay keeps is replaced by a new one.
+    const buffers = [{ buffer: new Uint8Array(0) }, { buffer: new Uint8Array(0) }]
     const readAhead = (index: number) => {
       const file = files[index]
       return file === undefined
         ? Effect.succeed(undefined)
-        : Effect.forkChild(readWholeFile(fs, file.path, buffers[index % 2]), { startImmediately: true })
+        : Effect.forkChild(
+            readWholeFile(fs, file.path, buffers[index % 2] ?? { buffer: new Uint8Array(0) }),
+            {
+              startImmediately: true
+            }
+          )
     }
     let lastSeq = 0n
     let next = yield* readAhead(0)
@@ -106,7 +112,7 @@ export const recover = (
               problem: nameMismatchProblem(file.firstSeq, expectedFirstSeq)
             }
       batchesScanned += scan.batchCount
-      replay.seal()
+      if (replay.seal()) buffers[index % 2] = { buffer: new Uint8Array(0) }
       if (scan.problem === undefined) {
         segments.push(segmentInfo(file, bytes.byteLength, scan.batchCount, scan.lastSeq))
         lastSeq = scan.batchCount > 0 ? scan.lastSeq : lastSeq
