@@ -80,4 +80,31 @@ describe("ReplayBuilder", () => {
     assert.deepStrictEqual(replayed.at(0), { seq: 291n, ...storedFor(291) })
     assert.isBelow(replayed.retainedBytes, 10 * EVENT_RECORD_BYTES + 64)
   })
+
+  it("weighs the whole buffer behind a view, and copies when ranges of a second buffer arrive before a seal", () => {
+    const builder = new ReplayBuilder()
+    const segment = segmentOf(1, [100, 100])
+    // A reused read buffer twice the segment's size: keeping it would hold twice the bytes.
+    const larger = new Uint8Array(segment.bytes.byteLength * 2)
+    larger.set(segment.bytes)
+    const view = larger.subarray(0, segment.bytes.byteLength)
+    for (const [i, p] of segment.payloads.entries()) builder.add(view, p.start, p.end, BigInt(1 + i * 100))
+    assert.isFalse(builder.seal())
+    larger.fill(0)
+    // Two sources, one seal: the first is copied out when the second arrives.
+    const next = segmentOf(201, [100])
+    const again = segmentOf(301, [100])
+    const [a] = next.payloads
+    const [b] = again.payloads
+    if (a === undefined || b === undefined) throw new Error("one batch each")
+    builder.add(next.bytes, a.start, a.end, 201n)
+    builder.add(again.bytes, b.start, b.end, 301n)
+    next.bytes.fill(0)
+    assert.isTrue(builder.seal())
+    const replayed = builder.build()
+    assert.strictEqual(replayed.length, 400)
+    ;[...replayed].forEach((event, i) => {
+      assert.deepStrictEqual(event, { seq: BigInt(i + 1), ...storedFor(i + 1) })
+    })
+  })
 })

@@ -52,7 +52,9 @@ export class ReplayBuilder {
    */
   add(source: Uint8Array, start: number, end: number, seq: bigint): void {
     if (end <= start) return
-    if (this.pendingSource !== undefined && source !== this.pendingSource) this.seal()
+    // A second buffer before a seal: copy out the first one's records, so that no buffer is kept
+    // without its owner having been told (only `seal` says so).
+    if (this.pendingSource !== undefined && source !== this.pendingSource) this.takeIn(false)
     if (this.count === 0 && this.pendingBytes === 0) this.firstSeq = seq
     this.pendingSource = source
     this.pendingStarts.push(start)
@@ -65,9 +67,29 @@ export class ReplayBuilder {
    * (the caller must not reuse it), false when it copied the records out of it.
    */
   seal(): boolean {
+    return this.takeIn(true)
+  }
+
+  build(): ReplayedEvents {
+    this.seal()
+    return new RunReplayedEvents({
+      views: this.views,
+      runView: Int32Array.from(this.runView),
+      runOffset: Float64Array.from(this.runOffset),
+      runStart: Float64Array.from(this.runStart),
+      firstSeq: this.firstSeq,
+      length: this.count,
+      retainedBytes: this.retainedBytes
+    })
+  }
+
+  private takeIn(mayKeep: boolean): boolean {
     const source = this.pendingSource
     if (source === undefined || this.pendingBytes === 0) return false
-    const keep = this.pendingBytes >= source.byteLength * KEEP_WHEN_RECORDS_FILL
+    // Keeping a view keeps its whole ArrayBuffer, which may be larger than the view (a reused
+    // read buffer): that whole size is what is weighed and counted.
+    const bufferBytes = source.buffer.byteLength
+    const keep = mayKeep && this.pendingBytes >= bufferBytes * KEEP_WHEN_RECORDS_FILL
     if (keep) {
       const view = this.views.push(new DataView(source.buffer, source.byteOffset, source.byteLength)) - 1
       let start = this.count
@@ -78,7 +100,7 @@ export class ReplayBuilder {
         this.runStart.push(start)
         start += ((this.pendingEnds[i] as number) - from) / EVENT_RECORD_BYTES
       }
-      this.retainedBytes += source.byteLength
+      this.retainedBytes += bufferBytes
     } else {
       const chunk = new Uint8Array(this.pendingBytes)
       let offset = 0
@@ -99,19 +121,6 @@ export class ReplayBuilder {
     this.pendingEnds.length = 0
     this.pendingBytes = 0
     return keep
-  }
-
-  build(): ReplayedEvents {
-    this.seal()
-    return new RunReplayedEvents({
-      views: this.views,
-      runView: Int32Array.from(this.runView),
-      runOffset: Float64Array.from(this.runOffset),
-      runStart: Float64Array.from(this.runStart),
-      firstSeq: this.firstSeq,
-      length: this.count,
-      retainedBytes: this.retainedBytes
-    })
   }
 }
 
