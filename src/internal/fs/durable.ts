@@ -5,7 +5,7 @@
  * if it was synced before the rename. These helpers spell the steps out once (etcd's `cut()`,
  * tidwall's `atomicWrite` plus the directory sync it lacks).
  */
-import { Effect, type FileSystem, type PlatformError, Scope } from "effect"
+import { Effect, type FileSystem, type Path, type PlatformError, Scope } from "effect"
 import { IoError, type IoOperation } from "../../WalError.ts"
 
 /** Maps a platform failure to `IoError` naming the operation and the path. */
@@ -21,6 +21,28 @@ export const syncDirectory = (fs: FileSystem.FileSystem, dir: string): Effect.Ef
       io("syncDirectory", dir)(handle.sync)
     )
   )
+
+/**
+ * Creates `dir` and any missing parents so that they survive a power cut: each new directory's
+ * name lives in its parent, so each parent is synced after its child is made. The parent of `dir`
+ * is synced even when nothing was created — a directory made by an earlier open that crashed
+ * before its sync (a process kill keeps the page cache) is made durable here.
+ */
+export const makeDirectoryDurable = (
+  fs: FileSystem.FileSystem,
+  path: Path.Path,
+  dir: string
+): Effect.Effect<void, IoError> =>
+  Effect.gen(function* () {
+    const missing: Array<string> = []
+    for (let at = dir; !(yield* io("stat", at)(fs.exists(at))); at = path.dirname(at)) {
+      missing.unshift(at)
+      if (path.dirname(at) === at) break
+    }
+    yield* io("makeDirectory", dir)(fs.makeDirectory(dir, { recursive: true }))
+    const parents = new Set([...missing, dir].map((at) => path.dirname(at)))
+    for (const parent of parents) yield* syncDirectory(fs, parent)
+  })
 
 /** Writes `bytes` to a new file and syncs it; the caller syncs the directory. */
 export const writeFileSynced = (

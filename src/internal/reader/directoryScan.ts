@@ -3,15 +3,17 @@
  * time), `checkpoint.meta` checked, the lock owner read. `inspect` and `verify` are views of it.
  * Nothing is locked, created or modified.
  */
-import { Effect, type FileSystem, type Path } from "effect"
-import type { CorruptionReason, IoError } from "../../WalError.ts"
+import { Effect, FileSystem, Path } from "effect"
+import type { CorruptionError, CorruptionReason, IoError } from "../../WalError.ts"
 import { CHECKPOINT_FILE } from "../checkpoint/checkpointStore.ts"
 import { decodeCheckpoint } from "../format/checkpointRecord.ts"
 import { EVENT_RECORD_BYTES } from "../format/layout.ts"
-import { isAlive, LOCK_FILE, readLockOwner } from "../fs/directoryLock.ts"
+import { type LockStatus, lockStatus } from "../fs/directoryLock.ts"
 import { readFileIfExists, readWholeFile } from "../fs/durable.ts"
+import { classifyDamage, expectedFirstSeq, mismatchedNameScan } from "../segment/logRule.ts"
+import type { SegmentFile } from "../segment/segmentCatalog.ts"
 import { listSegmentFiles } from "../segment/segmentCatalog.ts"
-import { nameMismatchProblem, scanSegment } from "../segment/segmentScanner.ts"
+import { type SegmentScan, scanSegment } from "../segment/segmentScanner.ts"
 
 export interface ScannedSegment {
   readonly name: string
@@ -29,6 +31,8 @@ export interface DirectoryProblem {
   readonly offsetBytes: number
   readonly reason: CorruptionReason | "UnsupportedVersion"
   readonly detail: string
+  /** Damage the shared rule reads as a torn tail: open (in its default mode) would cut it. */
+  readonly tornTail: boolean
 }
 
 export type CheckpointStatus =
@@ -40,7 +44,7 @@ export interface DirectoryScan {
   readonly dir: string
   readonly segments: ReadonlyArray<ScannedSegment>
   readonly checkpoint: CheckpointStatus
-  readonly lock: { readonly pid: number; readonly alive: boolean } | undefined
+  readonly lock: LockStatus
   /** The first problem found, in log order (checkpoint.meta first). */
   readonly problem: DirectoryProblem | undefined
 }
@@ -71,57 +75,93 @@ export const scanDirectory = (
             file: checkpointPath,
             offsetBytes: decoded.offsetBytes,
             reason: "BadCheckpoint",
-            detail: decoded.detail
+            detail: decoded.detail,
+            tornTail: false
           }
         : undefined
-    const owner = yield* readLockOwner(fs, path.join(dir, LOCK_FILE))
+    const lock = yield* lockStatus(dir).pipe(
+      Effect.provideService(FileSystem.FileSystem, fs),
+      Effect.provideService(Path.Path, path)
+    )
+    const sequence = checkpoint._tag === "Valid" ? checkpoint.sequence : 0n
+    const listed = yield* Effect.result(listSegmentFiles(fs, path, dir))
+    if (listed._tag === "Failure") {
+      if (listed.failure._tag === "IoError") return yield* listed.failure
+      problem ??= corruptionProblem(listed.failure)
+    }
+    const files = listed._tag === "Success" ? listed.success : []
     const segments: Array<ScannedSegment> = []
-    let expectedSeq: bigint | undefined
-    const files = yield* listSegmentFiles(fs, path, dir)
+    let previousLastSeq: bigint | undefined
     for (const [index, file] of files.entries()) {
       yield* onSegment(index, files.length, file.name)
       const bytes = yield* readWholeFile(fs, file.path)
-      const expected = expectedSeq ?? file.firstSeq
-      let events = 0
-      const scan =
-        expected === file.firstSeq
-          ? scanSegment(bytes, expected, (batch) => {
-              events += batch.payload.byteLength / EVENT_RECORD_BYTES
-            })
-          : {
-              validBytes: 0,
-              batchCount: 0,
-              lastSeq: expected - 1n,
-              problem: nameMismatchProblem(file.firstSeq, expected)
-            }
-      segments.push({
-        name: file.name,
-        path: file.path,
-        sizeBytes: bytes.byteLength,
-        validBytes: scan.validBytes,
-        batches: scan.batchCount,
-        events,
-        firstSeq: file.firstSeq,
-        lastSeq: scan.lastSeq
-      })
-      if (problem === undefined && scan.problem !== undefined) {
-        problem =
-          scan.problem._tag === "Unsupported"
-            ? {
-                file: file.path,
-                offsetBytes: scan.problem.offsetBytes,
-                reason: "UnsupportedVersion",
-                detail: `version ${scan.problem.version}, flags ${scan.problem.flags}`
-              }
-            : { file: file.path, ...scan.problem }
-      }
-      expectedSeq = scan.lastSeq + 1n
+      const checked = checkSegment(file, bytes, previousLastSeq, sequence, index === files.length - 1)
+      segments.push(checked.segment)
+      problem ??= checked.problem
+      previousLastSeq = checked.segment.lastSeq
     }
     return {
       dir,
       segments,
       checkpoint,
-      lock: owner === undefined ? undefined : { pid: owner.pid, alive: isAlive(owner) },
+      lock,
       problem
     }
   })
+
+// internals
+
+const corruptionProblem = (error: CorruptionError): DirectoryProblem => ({
+  file: error.file,
+  offsetBytes: error.offsetBytes,
+  reason: error.reason,
+  detail: error.detail ?? "",
+  tornTail: false
+})
+
+/** One segment by the shared rule (segment/logRule.ts): its counts, and its problem if any. */
+const checkSegment = (
+  file: SegmentFile,
+  bytes: Uint8Array,
+  previousLastSeq: bigint | undefined,
+  checkpoint: bigint,
+  isLast: boolean
+): { readonly segment: ScannedSegment; readonly problem: DirectoryProblem | undefined } => {
+  const expectedSeq = expectedFirstSeq(file.firstSeq, previousLastSeq, checkpoint)
+  let events = 0
+  const scan: SegmentScan =
+    expectedSeq === file.firstSeq
+      ? scanSegment(bytes, expectedSeq, (batch) => {
+          events += batch.payload.byteLength / EVENT_RECORD_BYTES
+        })
+      : mismatchedNameScan(file.firstSeq, expectedSeq)
+  const segment: ScannedSegment = {
+    name: file.name,
+    path: file.path,
+    sizeBytes: bytes.byteLength,
+    validBytes: scan.validBytes,
+    batches: scan.batchCount,
+    events,
+    firstSeq: file.firstSeq,
+    lastSeq: scan.lastSeq
+  }
+  if (scan.problem === undefined) return { segment, problem: undefined }
+  const damage = classifyDamage(scan.problem, {
+    bytes,
+    isLastSegment: isLast,
+    checkpoint,
+    expectedSeq: scan.lastSeq + 1n
+  })
+  const found = damage._tag === "TornTail" ? scan.problem : damage.problem
+  const problem: DirectoryProblem =
+    found._tag === "Unsupported"
+      ? {
+          file: file.path,
+          offsetBytes: found.offsetBytes,
+          reason: "UnsupportedVersion",
+          detail: `version ${found.version}, flags ${found.flags}`,
+          tornTail: false
+        }
+      : { file: file.path, ...found, tornTail: damage._tag === "TornTail" }
+  return { segment, problem }
+}

@@ -2,25 +2,21 @@
  * Reads a WAL directory as a stream of events (issue "Streaming reads"), one segment in memory at
  * a time, without the lock and without changing a byte.
  *
- * The segment holding `fromSeq` is found by file name; each segment is checked the way recovery
- * checks it (bounds, checksum, sequence continuity). A problem in the last segment is read as the
- * end of the log — it may be a batch being written right now — and a problem anywhere else fails
- * the stream with the same typed error open would give.
+ * The segment holding `fromSeq` is found by file name; each segment is checked by the rule open
+ * uses (segment/logRule.ts: bounds, checksum, sequence continuity, the checkpoint). Damage that
+ * rule calls a torn tail is read as the end of the log — it may be a batch being written right
+ * now — and anything else fails the stream with the same typed error open would give.
  */
 import { Effect, type FileSystem, type Path, Stream } from "effect"
 import type { ReplayedEvent } from "../../SignalEvent.ts"
 import type { CorruptionError, IoError, UnsupportedVersionError } from "../../WalError.ts"
+import { readCheckpoint } from "../checkpoint/checkpointStore.ts"
 import { readEventRecord } from "../format/eventRecord.ts"
 import { EVENT_RECORD_BYTES } from "../format/layout.ts"
 import { readWholeFile } from "../fs/durable.ts"
-import { isTornWriteProblem } from "../recovery/recoveryPlan.ts"
+import { classifyDamage, expectedFirstSeq, mismatchedNameScan } from "../segment/logRule.ts"
 import { listSegmentFiles, type SegmentFile } from "../segment/segmentCatalog.ts"
-import {
-  nameMismatchProblem,
-  problemError,
-  type ScanProblem,
-  scanSegment
-} from "../segment/segmentScanner.ts"
+import { problemError, scanSegment } from "../segment/segmentScanner.ts"
 
 export type ReadError = IoError | CorruptionError | UnsupportedVersionError
 
@@ -40,25 +36,29 @@ export const readLog = (
   range: ReadRange
 ): Stream.Stream<ReplayedEvent, ReadError> =>
   Stream.unwrap(
-    Effect.map(listSegmentFiles(fs, path, dir), (files) => {
+    Effect.gen(function* () {
+      const checkpoint = (yield* readCheckpoint(fs, path, dir)).sequence
+      const files = yield* listSegmentFiles(fs, path, dir)
       let start = 0
       files.forEach((file, index) => {
         if (file.firstSeq <= range.fromSeq) start = index
       })
       const selected = files.slice(start)
-      let expectedSeq: bigint | undefined
+      // The first segment of the directory is held to the rule; one found by name mid-log is
+      // trusted to start where its name says, and every later one must continue it.
+      let previousLastSeq: bigint | undefined = start === 0 ? undefined : (selected[0]?.firstSeq ?? 1n) - 1n
       // Segments are read one after another, and a segment's events are decoded before the next
       // is read: one buffer serves them all.
       const segmentBuffer = { buffer: new Uint8Array(0) }
+      const context = { checkpoint, range }
       return Stream.fromIterable(
         selected.map((file, index) => ({ file, isLast: index === selected.length - 1 }))
       ).pipe(
         Stream.flatMap(({ file, isLast }) =>
           Stream.unwrap(
             Effect.map(readWholeFile(fs, file.path, segmentBuffer), (bytes) => {
-              const expected = expectedSeq ?? file.firstSeq
-              const segment = segmentEvents(file, bytes, expected, range, isLast)
-              expectedSeq = segment.nextSeq
+              const segment = segmentEvents(file, bytes, previousLastSeq, context, isLast)
+              previousLastSeq = segment.lastSeq
               return segment.stream
             })
           )
@@ -79,32 +79,38 @@ interface BatchLocation {
 const segmentEvents = (
   file: SegmentFile,
   bytes: Uint8Array,
-  expectedFirstSeq: bigint,
-  range: ReadRange,
+  previousLastSeq: bigint | undefined,
+  context: { readonly checkpoint: bigint; readonly range: ReadRange },
   isLast: boolean
-): { readonly stream: Stream.Stream<ReplayedEvent, ReadError>; readonly nextSeq: bigint } => {
+): { readonly stream: Stream.Stream<ReplayedEvent, ReadError>; readonly lastSeq: bigint } => {
   const batches: Array<BatchLocation> = []
+  const expectedSeq = expectedFirstSeq(file.firstSeq, previousLastSeq, context.checkpoint)
   const scan =
-    expectedFirstSeq === file.firstSeq
-      ? scanSegment(bytes, expectedFirstSeq, (batch) => {
+    expectedSeq === file.firstSeq
+      ? scanSegment(bytes, expectedSeq, (batch) => {
           batches.push({
             payloadOffset: batch.payload.byteOffset - bytes.byteOffset,
             firstSeq: batch.header.firstSeq,
             eventCount: batch.header.eventCount
           })
         })
-      : undefined
-  const problem: ScanProblem | undefined =
-    scan === undefined ? nameMismatchProblem(file.firstSeq, expectedFirstSeq) : scan.problem
+      : mismatchedNameScan(file.firstSeq, expectedSeq)
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-  const events = Stream.fromIteratorSucceed(eventsOf(view, batches, range), CHUNK_EVENTS)
-  const failure =
-    problem === undefined || (isLast && isTornWriteProblem(problem))
+  const events = Stream.fromIteratorSucceed(eventsOf(view, batches, context.range), CHUNK_EVENTS)
+  const damage =
+    scan.problem === undefined
       ? undefined
-      : problemError(file.path, problem)
+      : classifyDamage(scan.problem, {
+          bytes,
+          isLastSegment: isLast,
+          checkpoint: context.checkpoint,
+          expectedSeq: scan.lastSeq + 1n
+        })
+  const failure =
+    damage === undefined || damage._tag === "TornTail" ? undefined : problemError(file.path, damage.problem)
   return {
     stream: failure === undefined ? events : Stream.concat(events, Stream.fail(failure)),
-    nextSeq: (scan?.lastSeq ?? expectedFirstSeq - 1n) + 1n
+    lastSeq: scan.lastSeq
   }
 }
 

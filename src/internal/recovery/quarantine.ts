@@ -15,8 +15,8 @@ export interface Quarantine {
     bytes: Uint8Array,
     fromOffset: number
   ) => Effect.Effect<string, IoError>
-  /** Moves a whole segment into quarantine/. Returns its new path. */
-  readonly moveWhole: (segmentPath: string) => Effect.Effect<string, IoError>
+  /** Moves a whole segment (of `sizeBytes`) into quarantine/. Returns its new path. */
+  readonly moveWhole: (segmentPath: string, sizeBytes: number) => Effect.Effect<string, IoError>
 }
 
 export const makeQuarantine = (fs: FileSystem.FileSystem, path: Path.Path, dir: string): Quarantine => {
@@ -26,14 +26,24 @@ export const makeQuarantine = (fs: FileSystem.FileSystem, path: Path.Path, dir: 
     yield* syncDirectory(fs, dir)
     return yield* Clock.currentTimeNanos
   })
+  /**
+   * A name no earlier copy has: the clock may repeat itself after a reboot (or a cut in the
+   * middle of an earlier recovery left a copy of the same moment), and a copy is never replaced.
+   */
   const target = (segmentPath: string, suffix: string, nanos: bigint) =>
-    path.join(quarantineDir, `${path.basename(segmentPath)}.${suffix}.${nanos}`)
+    Effect.gen(function* () {
+      const base = path.join(quarantineDir, `${path.basename(segmentPath)}.${suffix}.${nanos}`)
+      for (let attempt = 0; ; attempt++) {
+        const candidate = attempt === 0 ? base : `${base}.${attempt}`
+        if (!(yield* io("stat", candidate)(fs.exists(candidate)))) return candidate
+      }
+    })
 
   return {
     cutTail: (segmentPath, bytes, fromOffset) =>
       Effect.gen(function* () {
         const nanos = yield* prepare
-        const copyPath = target(segmentPath, `from-${fromOffset}`, nanos)
+        const copyPath = yield* target(segmentPath, `from-${fromOffset}`, nanos)
         yield* writeFileSynced(fs, copyPath, bytes.subarray(fromOffset), "wx")
         yield* syncDirectory(fs, quarantineDir)
         if (fromOffset === 0) {
@@ -50,15 +60,24 @@ export const makeQuarantine = (fs: FileSystem.FileSystem, path: Path.Path, dir: 
           )
         }
         yield* syncDirectory(fs, dir)
+        const bytesCut = bytes.byteLength - fromOffset
+        yield* Effect.logWarning(
+          `tidal-wal: cut ${segmentPath} at byte ${fromOffset}: ${bytesCut} bytes copied to ${copyPath}`
+        ).pipe(
+          Effect.annotateLogs({ file: segmentPath, offsetBytes: fromOffset, bytes: bytesCut, copy: copyPath })
+        )
         return copyPath
       }),
-    moveWhole: (segmentPath) =>
+    moveWhole: (segmentPath, sizeBytes) =>
       Effect.gen(function* () {
         const nanos = yield* prepare
-        const movedPath = target(segmentPath, "whole", nanos)
+        const movedPath = yield* target(segmentPath, "whole", nanos)
         yield* io("rename", segmentPath)(fs.rename(segmentPath, movedPath))
         yield* syncDirectory(fs, quarantineDir)
         yield* syncDirectory(fs, dir)
+        yield* Effect.logWarning(
+          `tidal-wal: moved ${segmentPath} whole (${sizeBytes} bytes, from byte 0) to ${movedPath}`
+        ).pipe(Effect.annotateLogs({ file: segmentPath, offsetBytes: 0, bytes: sizeBytes, copy: movedPath }))
         return movedPath
       })
   }

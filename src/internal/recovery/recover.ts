@@ -15,9 +15,9 @@ import type { CorruptionError, IoError, UnsupportedVersionError } from "../../Wa
 import { readCheckpoint } from "../checkpoint/checkpointStore.ts"
 import { BATCH_HEADER_BYTES, EVENT_RECORD_BYTES } from "../format/layout.ts"
 import { readWholeFile } from "../fs/durable.ts"
+import { classifyDamage, expectedFirstSeq, mismatchedNameScan } from "../segment/logRule.ts"
 import { listSegmentFiles, type SegmentFile } from "../segment/segmentCatalog.ts"
 import {
-  nameMismatchProblem,
   problemError,
   type ScannedBatch,
   type SegmentScan,
@@ -88,41 +88,45 @@ export const recover = (
           )
     }
     let lastSeq = 0n
+    /** Where the segment before the current one ended: rule 1 of logRule.ts. */
+    let previousLastSeq: bigint | undefined
     let next = yield* readAhead(0)
 
     for (let index = 0; index < files.length; index++) {
       const file = files[index] as SegmentFile
       const isLast = index === files.length - 1
-      const expectedFirstSeq = expectedSeqFor(file, index === 0, lastSeq, checkpoint)
+      const expectedSeq = expectedFirstSeq(file.firstSeq, previousLastSeq, checkpoint)
       if (next === undefined) break
       const bytes = yield* Fiber.join(next)
       next = yield* readAhead(index + 1)
       bytesScanned += bytes.byteLength
       const scan =
-        expectedFirstSeq === file.firstSeq
+        expectedSeq === file.firstSeq
           ? yield* scanInSteps(
-              new SegmentScanner(bytes, expectedFirstSeq, (batch) => {
+              new SegmentScanner(bytes, expectedSeq, (batch) => {
                 collectBatch(replay, options, checkpoint, bytes, batch)
               })
             )
-          : {
-              validBytes: 0,
-              batchCount: 0,
-              lastSeq: expectedFirstSeq - 1n,
-              problem: nameMismatchProblem(file.firstSeq, expectedFirstSeq)
-            }
+          : mismatchedNameScan(file.firstSeq, expectedSeq)
       batchesScanned += scan.batchCount
       if (replay.seal()) buffers[index % 2] = { buffer: new Uint8Array(0) }
       if (scan.problem === undefined) {
         segments.push(segmentInfo(file, bytes.byteLength, scan.batchCount, scan.lastSeq))
         lastSeq = scan.batchCount > 0 ? scan.lastSeq : lastSeq
+        previousLastSeq = scan.lastSeq
         continue
       }
       // No more reading: what follows this segment is left as it is, or moved whole.
       if (next !== undefined) yield* Fiber.interrupt(next)
-      const decision = decideRecovery(options.recoveryMode, scan.problem, isLast)
+      const damage = classifyDamage(scan.problem, {
+        bytes,
+        isLastSegment: isLast,
+        checkpoint,
+        expectedSeq: scan.lastSeq + 1n
+      })
+      const decision = decideRecovery(options.recoveryMode, damage, isLast)
       if (decision === "Fail" || decision === "FailUnsupported")
-        return yield* problemError(file.path, scan.problem)
+        return yield* problemError(file.path, damage._tag === "TornTail" ? scan.problem : damage.problem)
       // Truncating decisions: copy first, then cut.
       const quarantine = makeQuarantine(fs, path, dir)
       quarantined.push(yield* quarantine.cutTail(file.path, bytes, scan.validBytes))
@@ -131,7 +135,7 @@ export const recover = (
         segments.push(segmentInfo(file, scan.validBytes, scan.batchCount, scan.lastSeq))
       if (scan.batchCount > 0) lastSeq = scan.lastSeq
       for (const later of files.slice(index + 1)) {
-        quarantined.push(yield* quarantine.moveWhole(later.path))
+        quarantined.push(yield* quarantine.moveWhole(later.path, later.sizeBytes))
         bytesTruncated += later.sizeBytes
       }
       break
@@ -171,18 +175,6 @@ const scanInSteps = (scanner: SegmentScanner): Effect.Effect<SegmentScan> =>
       yield* Effect.yieldNow
     }
   })
-
-/**
- * The first sequence number segment `file` must start with. The first segment starts where its
- * name says, but no later than `checkpoint + 1` (truncation never passes it, so a later start
- * means segments are missing). Later segments continue the previous one, except that a log cut
- * below the checkpoint (point-in-time recovery) resumes at `checkpoint + 1`.
- */
-const expectedSeqFor = (file: SegmentFile, isFirst: boolean, lastSeq: bigint, checkpoint: bigint): bigint => {
-  if (isFirst) return file.firstSeq <= checkpoint + 1n ? file.firstSeq : checkpoint + 1n
-  if (lastSeq < checkpoint && file.firstSeq === checkpoint + 1n) return file.firstSeq
-  return lastSeq + 1n
-}
 
 const collectBatch = (
   replay: ReplayBuilder,

@@ -4,11 +4,15 @@
  *
  * Writing and syncing are separate steps so the writer can have several syncs in flight while
  * writes stay in order: `writeBatch` writes and returns the one sync that makes that batch
- * durable, bound to the file it went to. A segment left at rotation is closed only after its last
- * pending sync; every batch in it is synced by then. The new segment's name is made durable by
- * syncing the directory before any batch goes into it.
+ * durable, bound to the file it went to.
+ *
+ * Rotation keeps the durability order a power cut relies on (SPEC §3 "Durability order"): the
+ * next segment is created only once every sync of the current one has succeeded, and its name is
+ * made durable by a directory sync before any batch goes into it. So after any power cut only
+ * the last segment can end torn — a torn segment followed by another would be read as mid-log
+ * corruption. The pipeline's overlap is kept within a segment; at rotation it drains once.
  */
-import { Effect, Exit, type FileSystem, type Path, Scope } from "effect"
+import { Deferred, Effect, Exit, type FileSystem, type Path, Scope } from "effect"
 import type { IoError } from "../../WalError.ts"
 import { segmentName } from "../format/segmentName.ts"
 import { io, openOwned, syncDirectory } from "../fs/durable.ts"
@@ -38,7 +42,31 @@ interface OpenSegment {
   readonly path: string
   info: SegmentInfo
   pendingSyncs: number
+  /** The first failed sync of this segment: nothing may follow it, in this segment or the next. */
+  syncFailure: IoError | undefined
+  /** Completed when `pendingSyncs` drops to 0, for a rotation waiting on it. */
+  idle: Deferred.Deferred<void> | undefined
   leaving: boolean
+}
+
+/** Waits until every sync of `segment` has finished; fails with the first that failed. */
+const awaitSynced = (segment: OpenSegment): Effect.Effect<void, IoError> =>
+  Effect.suspend(() => {
+    if (segment.pendingSyncs > 0) {
+      const idle = segment.idle ?? Deferred.makeUnsafe<void>()
+      segment.idle = idle
+      return Effect.andThen(Deferred.await(idle), awaitSynced(segment))
+    }
+    return segment.syncFailure === undefined ? Effect.void : Effect.fail(segment.syncFailure)
+  })
+
+const syncSettled = (segment: OpenSegment): Effect.Effect<void> => {
+  segment.pendingSyncs--
+  if (segment.pendingSyncs > 0) return Effect.void
+  const idle = segment.idle
+  segment.idle = undefined
+  if (idle !== undefined) Deferred.doneUnsafe(idle, Exit.void)
+  return segment.leaving ? Scope.close(segment.scope, Exit.void) : Effect.void
 }
 
 export const makeSegmentAppender = (
@@ -63,11 +91,22 @@ export const makeSegmentAppender = (
   const openSegment = (info: SegmentInfo, isNew: boolean) =>
     Effect.gen(function* () {
       const scope = yield* Scope.make()
-      const file = yield* openOwned(fs, info.path, "a", scope).pipe(
+      // A new segment must not exist yet: "wx" fails on anything already there — a FIFO opened
+      // for writing would wait forever for a reader, a directory would take the name.
+      const file = yield* openOwned(fs, info.path, isNew ? "wx" : "a", scope).pipe(
         Effect.onError(() => Scope.close(scope, Exit.void))
       )
       if (isNew) yield* syncDirectory(fs, dir)
-      current = { file, scope, path: info.path, info, pendingSyncs: 0, leaving: false }
+      current = {
+        file,
+        scope,
+        path: info.path,
+        info,
+        pendingSyncs: 0,
+        syncFailure: undefined,
+        idle: undefined,
+        leaving: false
+      }
       return current
     })
 
@@ -85,6 +124,7 @@ export const makeSegmentAppender = (
           return yield* openSegment(last, false)
         }
       }
+      if (current !== undefined) yield* awaitSynced(current)
       yield* closeCurrent
       const name = segmentName(firstSeq)
       const info: SegmentInfo = {
@@ -118,14 +158,12 @@ export const makeSegmentAppender = (
           "sync",
           segment.path
         )(segment.file.sync).pipe(
-          Effect.ensuring(
-            Effect.suspend(() => {
-              segment.pendingSyncs--
-              return segment.leaving && segment.pendingSyncs === 0
-                ? Scope.close(segment.scope, Exit.void)
-                : Effect.void
+          Effect.tapError((error) =>
+            Effect.sync(() => {
+              segment.syncFailure ??= error
             })
-          )
+          ),
+          Effect.ensuring(Effect.suspend(() => syncSettled(segment)))
         )
       }),
     segments: () => known.slice(),

@@ -2,10 +2,12 @@
  * The segment files of a WAL directory (SPEC §2 "Segment files"), ordered by first sequence number.
  *
  * Names are zero-padded, so the order by name is the order by number; files with other names
- * (LOCK, checkpoint.meta, quarantine/) are not segments and are left alone.
+ * (LOCK, checkpoint.meta, quarantine/) are not segments and are left alone. Something named like
+ * a segment that is not a regular file (a directory, a FIFO — opening one for reading would wait
+ * forever) is corruption: no reader or writer opens it.
  */
 import { Effect, type FileSystem, type Path } from "effect"
-import type { IoError } from "../../WalError.ts"
+import { CorruptionError, type IoError } from "../../WalError.ts"
 import { parseSegmentName } from "../format/segmentName.ts"
 import { io } from "../fs/durable.ts"
 
@@ -21,7 +23,7 @@ export const listSegmentFiles = (
   fs: FileSystem.FileSystem,
   path: Path.Path,
   dir: string
-): Effect.Effect<ReadonlyArray<SegmentFile>, IoError> =>
+): Effect.Effect<ReadonlyArray<SegmentFile>, IoError | CorruptionError> =>
   Effect.gen(function* () {
     const names = yield* io("list", dir)(fs.readDirectory(dir))
     const segments: Array<SegmentFile> = []
@@ -30,7 +32,14 @@ export const listSegmentFiles = (
       if (firstSeq === undefined) continue
       const segmentPath = path.join(dir, name)
       const info = yield* io("stat", segmentPath)(fs.stat(segmentPath))
-      if (info.type !== "File") continue
+      if (info.type !== "File") {
+        return yield* new CorruptionError({
+          file: segmentPath,
+          offsetBytes: 0,
+          reason: "NotARegularFile",
+          detail: `a ${info.type} is named like a segment; move it out of the WAL directory`
+        })
+      }
       segments.push({ name, path: segmentPath, firstSeq, sizeBytes: Number(info.size) })
     }
     return segments.sort((a, b) => (a.firstSeq < b.firstSeq ? -1 : a.firstSeq > b.firstSeq ? 1 : 0))

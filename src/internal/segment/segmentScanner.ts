@@ -158,11 +158,3 @@ export const problemError = (
         reason: problem.reason,
         detail: problem.detail
       })
-
-/** The problem of a segment whose file name does not continue the log. */
-export const nameMismatchProblem = (fileFirstSeq: bigint, expectedSeq: bigint): ScanProblem => ({
-  _tag: "Invalid",
-  offsetBytes: 0,
-  reason: "SegmentNameMismatch",
-  detail: `file name promises sequence number ${fileFirstSeq}, the log continues with ${expectedSeq}`
-})
