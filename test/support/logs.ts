@@ -4,6 +4,7 @@
 import { createHash } from "node:crypto"
 import { Effect, FileSystem, Path } from "effect"
 import { type WalConfigInput, WalHandle } from "../../src/index.ts"
+import { KERNEL_LOCK_FILE } from "../../src/internal/fs/directoryLock.ts"
 import { eventsFor } from "./wal.ts"
 
 /**
@@ -50,7 +51,8 @@ export const hashTree = (dir: string) =>
     const hashes: Record<string, string> = {}
     for (const name of (yield* fs.readDirectory(dir, { recursive: true })).sort()) {
       const full = path.join(dir, name)
-      if ((yield* fs.stat(full)).type !== "File") continue
+      // Opening the kernel lock file here would drop this process's lock on it (POSIX).
+      if (name.endsWith(KERNEL_LOCK_FILE) || (yield* fs.stat(full)).type !== "File") continue
       hashes[name] = createHash("sha256")
         .update(yield* fs.readFile(full))
         .digest("hex")
@@ -66,7 +68,8 @@ export const copyLog = (source: string) =>
     const target = yield* fs.makeTempDirectoryScoped({ prefix: "tidal-wal-copy-" })
     for (const name of yield* fs.readDirectory(source)) {
       const from = path.join(source, name)
-      if ((yield* fs.stat(from)).type === "File") yield* fs.copyFile(from, path.join(target, name))
+      if (name !== KERNEL_LOCK_FILE && (yield* fs.stat(from)).type === "File")
+        yield* fs.copyFile(from, path.join(target, name))
     }
     return target
   })

@@ -4,6 +4,7 @@
 import { NodePath, NodeServices } from "@effect/platform-node"
 import { Effect, FileSystem, Layer, Path } from "effect"
 import type { SignalEvent } from "../../src/index.ts"
+import { KERNEL_LOCK_FILE } from "../../src/internal/fs/directoryLock.ts"
 import { type FaultPlan, faultyFileSystemLayer } from "./FaultyFileSystem.ts"
 
 /** Real Node file system, path, and friends. */
@@ -47,7 +48,8 @@ export const snapshotDir = (dir: string) =>
     if (!(yield* fs.exists(dir))) return snapshot
     for (const name of (yield* fs.readDirectory(dir, { recursive: true })).sort()) {
       const full = path.join(dir, name)
-      if ((yield* fs.stat(full)).type !== "File") continue
+      // Opening the kernel lock file here would drop this process's lock on it (POSIX).
+      if (name.endsWith(KERNEL_LOCK_FILE) || (yield* fs.stat(full)).type !== "File") continue
       snapshot[name] = Buffer.from(yield* fs.readFile(full)).toString("hex")
     }
     return snapshot
