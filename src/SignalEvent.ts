@@ -1,15 +1,19 @@
 /**
  * The signal event data model (SPEC §1): schemas, types and the named signal types.
  *
- * `SignalEvent` is the Schema every appended event must satisfy. Appends are the hot path, so the
- * writer checks events with `isSignalEvent`, a hand-written predicate that a property test proves
- * equal to `Schema.is(SignalEvent)`; only a rejected event pays for a Schema decode, which names
- * the failing field and value in an `InvalidEventError`.
+ * `SignalEvent` is the Schema every appended event must satisfy. Appends are the hot path, so an
+ * event is checked by hand-written rules that a property test proves equal to
+ * `Schema.is(SignalEvent)`; only a rejected event pays for a Schema decode, which names the
+ * failing field and value in an `InvalidEventError`.
+ *
+ * `captureSignalEvent` is what `append` uses: it reads each of the four fields exactly once and
+ * copies them into a fresh plain object, so what is validated is what gets written — a getter, a
+ * Proxy or a caller reusing its object cannot change the event after the check.
  *
  * @since 0.1.0
  */
 import { Effect, Schema } from "effect"
-import { firstIssue } from "./internal/schemaIssue.ts"
+import { describeThrown, firstIssue, formatValue } from "./internal/schemaIssue.ts"
 import { InvalidEventError } from "./WalError.ts"
 
 /** @category constants */
@@ -53,18 +57,17 @@ export interface ReplayedEvent extends SignalEvent {
   readonly seq: bigint
 }
 
-/**
- * The same rules as `SignalEvent`, without allocating: used on every append.
- *
- * @category guards
- */
-export const isSignalEvent = (u: unknown): u is SignalEvent => {
-  if (typeof u !== "object" || u === null) return false
-  const e = u as Record<string, unknown>
-  const entityId = e.entityId
-  const signalType = e.signalType
-  const weight = e.weight
-  const timestamp = e.timestamp
+/** The four fields as read from a caller's value, before they are checked. */
+interface ReadFields {
+  readonly entityId: unknown
+  readonly signalType: unknown
+  readonly weight: unknown
+  readonly timestamp: unknown
+}
+
+/** The rules of `SignalEvent` on fields already read: no getter or Proxy trap runs here. */
+const hasValidFields = (e: ReadFields): e is SignalEvent => {
+  const { entityId, signalType, weight, timestamp } = e
   return (
     typeof entityId === "bigint" &&
     entityId >= 0n &&
@@ -82,24 +85,112 @@ export const isSignalEvent = (u: unknown): u is SignalEvent => {
   )
 }
 
+/**
+ * The same rules as `SignalEvent`, without allocating. Never throws: a value whose fields cannot
+ * be read (a throwing getter or Proxy trap) is not a `SignalEvent`.
+ *
+ * @category guards
+ */
+export const isSignalEvent = (u: unknown): u is SignalEvent => {
+  if (typeof u !== "object" || u === null) return false
+  try {
+    return !Array.isArray(u) && hasValidFields(u as ReadFields)
+  } catch {
+    return false
+  }
+}
+
 const decodeEvent = Schema.decodeUnknownExit(SignalEvent)
 
 /**
- * Fails with `InvalidEventError` naming the first bad field and its value.
+ * Reads the four fields of `u` once each — own or inherited, plain or getter, through a Proxy —
+ * and returns a fresh plain object holding exactly those values, or the `InvalidEventError` for
+ * the first bad one. Any other property of `u` is ignored. Nothing the caller holds can reach the
+ * returned object, so the event written is the event validated. Never throws.
  *
  * @category validation
  */
-export const validateSignalEvent = (u: unknown): Effect.Effect<SignalEvent, InvalidEventError> =>
-  isSignalEvent(u) ? Effect.succeed(u) : Effect.fail(invalidEventError(u))
+export const captureSignalEvent = (u: unknown): SignalEvent | InvalidEventError => {
+  if (typeof u !== "object" || u === null) return invalidEventError(u)
+  const e = u as ReadFields
+  let field: keyof ReadFields | "(root)" = "(root)"
+  let event: ReadFields
+  try {
+    // The Schema takes no array for a struct; `isArray` sits in the try: a revoked Proxy throws.
+    if (Array.isArray(u)) return notAnObject(u, "not an array")
+    field = "entityId"
+    const entityId = e.entityId
+    field = "signalType"
+    const signalType = e.signalType
+    field = "weight"
+    const weight = e.weight
+    field = "timestamp"
+    event = { entityId, signalType, weight, timestamp: e.timestamp }
+  } catch (cause) {
+    return new InvalidEventError({
+      field,
+      value: "(unreadable)",
+      detail: `reading it threw: ${describeThrown(cause)}`
+    })
+  }
+  return hasValidFields(event) ? event : invalidEventError(event)
+}
 
-/** @internal */
+/**
+ * Fails with `InvalidEventError` naming the first bad field and its value; succeeds with the
+ * captured copy (see `captureSignalEvent`).
+ *
+ * @category validation
+ */
+export const validateSignalEvent = (u: unknown): Effect.Effect<SignalEvent, InvalidEventError> => {
+  const captured = captureSignalEvent(u)
+  return captured instanceof InvalidEventError ? Effect.fail(captured) : Effect.succeed(captured)
+}
+
+/**
+ * The error for a value that is not a valid event. Give it a primitive, or the plain object of
+ * fields `captureSignalEvent` read: the Schema decode reads the fields again, which must not call
+ * a caller's getter twice or run a caller's Proxy traps.
+ *
+ * @internal
+ */
 export const invalidEventError = (u: unknown): InvalidEventError => {
-  const exit = decodeEvent(u)
-  if (exit._tag === "Failure") {
-    for (const reason of exit.cause.reasons) {
-      if (reason._tag === "Fail") return new InvalidEventError(firstIssue(reason.error.issue, u))
+  try {
+    const exit = decodeEvent(u)
+    if (exit._tag === "Failure") {
+      for (const reason of exit.cause.reasons) {
+        if (reason._tag === "Fail") return new InvalidEventError(firstIssue(reason.error.issue, u))
+      }
+    }
+  } catch {
+    // A field holding a hostile object (a Proxy whose traps throw) broke the Schema's report.
+  }
+  return fallbackError(u)
+}
+
+// internals
+
+const notAnObject = (u: unknown, detail: string): InvalidEventError =>
+  new InvalidEventError({ field: "(root)", value: formatValue(u), detail: `expected an object, ${detail}` })
+
+/**
+ * Names the first field holding an object when the Schema could not report: only an object can
+ * run code while being inspected, and no field of a `SignalEvent` is an object.
+ */
+const fallbackError = (u: unknown): InvalidEventError => {
+  if (typeof u !== "object" || u === null) return notAnObject(u, `got ${u === null ? "null" : typeof u}`)
+  const fields = u as ReadFields
+  for (const field of FIELD_NAMES) {
+    const value = fields[field]
+    if ((typeof value === "object" && value !== null) || typeof value === "function") {
+      return new InvalidEventError({
+        field,
+        value: formatValue(value),
+        detail: "expected a bigint or a number"
+      })
     }
   }
-  // Only reachable if the predicate and the schema disagree, which a property test rules out.
-  return new InvalidEventError({ field: "(root)", value: String(u), detail: "rejected by isSignalEvent" })
+  return new InvalidEventError({ field: "(root)", value: formatValue(u), detail: "not a SignalEvent" })
 }
+
+const FIELD_NAMES = ["entityId", "signalType", "weight", "timestamp"] as const

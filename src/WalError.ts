@@ -50,15 +50,27 @@ export type IoOperation =
   | "copy"
   | "stat"
 
-/** @category errors */
+/**
+ * A file-system call failed. `code` is the platform's errno name (`"ENOSPC"`, `"EIO"`, …) when the
+ * cause carries one, and the message leads with it: a Node `PlatformError` for a full disk says
+ * only "Unknown: FileSystem.writeAll (21)", the errno sits on the Node error in its `cause`.
+ *
+ * @category errors
+ */
 export class IoError extends Data.TaggedError("IoError")<{
   readonly operation: IoOperation
   readonly path: string
   readonly cause: unknown
 }> {
   readonly [WalErrorTypeId] = WalErrorTypeId
+  /** The errno name found in the cause chain, e.g. `"ENOSPC"`; `undefined` when there is none. */
+  get code(): string | undefined {
+    return errnoCode(this.cause)
+  }
   override get message(): string {
-    return `I/O failure: ${this.operation} ${this.path}: ${describeCause(this.cause)}`
+    const code = this.code
+    const errno = code === undefined ? "" : `${code}${suffix(ERRNO_MEANINGS[code])}: `
+    return `I/O failure: ${this.operation} ${this.path}: ${errno}${describeCause(this.cause)}`
   }
 }
 
@@ -72,6 +84,12 @@ export type CorruptionReason =
   | "SequenceGap"
   | "SegmentNameMismatch"
   | "BadCheckpoint"
+  /** Damage in the last segment with more intact batches after it than a power cut can leave. */
+  | "DamageBeforeIntactBatches"
+  /** Damage in the last segment at or below the checkpoint: those events were synced. */
+  | "DamageBelowCheckpoint"
+  /** A directory, FIFO or other non-regular file where a segment belongs. */
+  | "NotARegularFile"
 
 /** @category errors */
 export class CorruptionError extends Data.TaggedError("CorruptionError")<{
@@ -106,11 +124,18 @@ export type CheckpointReason =
   | "TruncateBeyondCheckpoint"
   | "InvalidSequence"
 
-/** @category errors */
+/**
+ * A checkpoint rule was broken, or an argument was not a sequence number (`"InvalidSequence"`).
+ * For `"InvalidSequence"`, `value` shows what was passed (`5 (a number)`, `-1n`) and
+ * `requestedSeq` is that bigint, or `-1n` when the value was not a bigint at all.
+ *
+ * @category errors
+ */
 export class CheckpointError extends Data.TaggedError("CheckpointError")<{
   readonly reason: CheckpointReason
   readonly requestedSeq: bigint
   readonly limitSeq: bigint
+  readonly value?: string | undefined
 }> {
   readonly [WalErrorTypeId] = WalErrorTypeId
   override get message(): string {
@@ -119,7 +144,7 @@ export class CheckpointError extends Data.TaggedError("CheckpointError")<{
       BeyondDurable: `checkpoint ${requestedSeq} is beyond the last durable sequence number ${limitSeq}`,
       BelowCheckpoint: `checkpoint ${requestedSeq} is below the current checkpoint ${limitSeq}`,
       TruncateBeyondCheckpoint: `truncateBefore(${requestedSeq}) would delete events after checkpoint ${limitSeq - 1n}; the limit is ${limitSeq}`,
-      InvalidSequence: `sequence number ${requestedSeq} is not a u64 bigint`
+      InvalidSequence: `invalid sequence number ${this.value ?? `${requestedSeq}n`}: a sequence number must be a bigint (u64) from 0n to ${limitSeq}n`
     }
     return messages[this.reason]
   }
@@ -137,7 +162,12 @@ export class LockedError extends Data.TaggedError("LockedError")<{
 }
 
 /** Why the WAL no longer accepts writes. */
-export type ClosedReason = "ShutDown" | "WriteFailed"
+/**
+ * `"SequenceExhausted"`: the append would need a sequence number past 2^64 − 1. The WAL stays
+ * open (reads, checkpoints and appends that still fit work), but no sequence number is ever given
+ * past the bound.
+ */
+export type ClosedReason = "ShutDown" | "WriteFailed" | "SequenceExhausted"
 
 /** @category errors */
 export class ClosedError extends Data.TaggedError("ClosedError")<{
@@ -147,9 +177,13 @@ export class ClosedError extends Data.TaggedError("ClosedError")<{
 }> {
   readonly [WalErrorTypeId] = WalErrorTypeId
   override get message(): string {
-    return this.reason === "ShutDown"
-      ? `WAL ${this.dir} is shut down`
-      : `WAL ${this.dir} is closed for writing after a failed write: ${this.cause?.message ?? "unknown"}`
+    const messages: Record<ClosedReason, () => string> = {
+      ShutDown: () => `WAL ${this.dir} is shut down`,
+      SequenceExhausted: () => `WAL ${this.dir} has no sequence numbers left: the append would pass 2^64 - 1`,
+      WriteFailed: () =>
+        `WAL ${this.dir} is closed for writing after a failed write: ${this.cause?.message ?? "unknown"}`
+    }
+    return messages[this.reason]()
   }
 }
 
@@ -171,7 +205,60 @@ export const isWalError = (u: unknown): u is WalError => Predicate.hasProperty(u
 
 const suffix = (detail: string | undefined): string => (detail === undefined ? "" : ` (${detail})`)
 
+/** What the errno names the WAL meets most often mean, so a message says "disk full" outright. */
+const ERRNO_MEANINGS: Readonly<Record<string, string>> = {
+  ENOSPC: "no space left on device",
+  EIO: "input/output error",
+  EACCES: "permission denied",
+  EPERM: "operation not permitted",
+  EROFS: "read-only file system",
+  EDQUOT: "disk quota exceeded",
+  EMFILE: "too many open files",
+  ENAMETOOLONG: "file name too long"
+}
+
+/** How deep the cause chain is searched: PlatformError → SystemError → Node error is three. */
+const MAX_CAUSE_DEPTH = 6
+
+/**
+ * The first errno name (`E` and capitals, as Node spells them) on the cause chain. A Node
+ * `PlatformError` keeps it on `cause.code` (and `reason.cause.code`); a platform error built by
+ * hand may carry it only in its description, so that is read too.
+ */
+const errnoCode = (cause: unknown): string | undefined => {
+  try {
+    let current: unknown = cause
+    for (let depth = 0; depth < MAX_CAUSE_DEPTH && typeof current === "object" && current !== null; depth++) {
+      const found = codeOf(current)
+      if (found !== undefined) return found
+      const reason = Predicate.hasProperty(current, "reason") ? current.reason : undefined
+      const reasonCode = typeof reason === "object" && reason !== null ? codeOf(reason) : undefined
+      if (reasonCode !== undefined) return reasonCode
+      current = Predicate.hasProperty(current, "cause") ? current.cause : undefined
+    }
+  } catch {
+    // A hostile cause (a throwing getter): the message still renders, without the code.
+  }
+  return undefined
+}
+
+const ERRNO_PATTERN = /^E[A-Z0-9]{2,}$/
+/** Node's own wording, "ENOSPC: no space left on device, write", at the start of a description. */
+const ERRNO_IN_TEXT = /^(E[A-Z0-9]{2,}):/
+
+const codeOf = (value: object): string | undefined => {
+  const code = Predicate.hasProperty(value, "code") ? value.code : undefined
+  if (typeof code === "string" && ERRNO_PATTERN.test(code)) return code
+  const description = Predicate.hasProperty(value, "description") ? value.description : undefined
+  const match = typeof description === "string" ? ERRNO_IN_TEXT.exec(description) : null
+  return match?.[1]
+}
+
 const describeCause = (cause: unknown): string => {
-  if (Predicate.hasProperty(cause, "message") && typeof cause.message === "string") return cause.message
-  return String(cause)
+  try {
+    if (Predicate.hasProperty(cause, "message") && typeof cause.message === "string") return cause.message
+    return String(cause)
+  } catch {
+    return "(the cause could not be rendered)"
+  }
 }

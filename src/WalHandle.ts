@@ -28,21 +28,47 @@ import type {
   UnsupportedVersionError
 } from "./WalError.ts"
 
-/** @category models */
+/**
+ * The methods of an open WAL. Every method checks its arguments as plain JavaScript might pass
+ * them: a bad argument is a typed error (`InvalidEventError`, `CheckpointError`), never a thrown
+ * exception or a defect.
+ *
+ * @category models
+ */
 export interface WalHandleShape {
-  /** Appends one event; succeeds with its sequence number once durable, or `0n` for a duplicate. */
+  /**
+   * Appends one event; succeeds with its sequence number once durable, or `0n` for a duplicate.
+   *
+   * The event is captured when `append` is called, not when the effect runs: its four fields are
+   * read exactly once each (a getter is called once, a Proxy trapped once), validated, and copied
+   * into an object nothing outside the WAL can reach. Mutating or reusing the object afterwards
+   * changes nothing; running the returned effect twice appends the same captured event twice.
+   * Other properties of the object are ignored, and a class instance or frozen object is read
+   * like any other. A field that cannot be read (its getter throws) is an `InvalidEventError`
+   * naming it.
+   */
   readonly append: (event: SignalEvent) => Effect.Effect<bigint, InvalidEventError | ClosedError | IoError>
   /**
    * Appends many events; succeeds with their sequence numbers (`0n` for duplicates) once all are
-   * durable. Every event is validated before any is queued. The call is not atomic: a failure
-   * part-way may leave its earlier events durable.
+   * durable. Every event is captured (as by `append`) and validated when `appendAll` is called,
+   * before any is queued; the array or iterable is walked once, so the caller may reuse it at
+   * once. A bad event fails the call with `InvalidEventError` on `events[i].field`; a value that
+   * is not iterable (`null`, a number, a single event) or whose iterator throws fails on
+   * `events`. An endless iterable never completes. The call is not atomic: a failure part-way
+   * through writing may leave its earlier events durable.
    */
   readonly appendAll: (
     events: Iterable<SignalEvent>
   ) => Effect.Effect<ReadonlyArray<bigint>, InvalidEventError | ClosedError | IoError>
-  /** Records that everything up to `seq` is materialized; replay after reopen starts after it. */
+  /**
+   * Records that everything up to `seq` is materialized; replay after reopen starts after it.
+   * A `seq` that is not a u64 bigint fails with `CheckpointError` "InvalidSequence" showing it.
+   */
   readonly checkpoint: (seq: bigint) => Effect.Effect<void, CheckpointError | ClosedError | IoError>
-  /** Deletes every segment whose last sequence number is below `seq`; succeeds with the count. */
+  /**
+   * Deletes every segment whose last sequence number is below `seq`; succeeds with the count.
+   * A `seq` that is not a u64 bigint fails with `CheckpointError` "InvalidSequence".
+   */
   readonly truncateBefore: (seq: bigint) => Effect.Effect<number, CheckpointError | ClosedError | IoError>
   /** Drains and syncs every queued append, closes the files, releases the lock. Idempotent. */
   readonly shutdown: Effect.Effect<void>
@@ -50,7 +76,8 @@ export interface WalHandleShape {
   /**
    * The durable events from `fromSeq` to `toSeq` (inclusive; by default the last durable event at
    * the time of the call), read from disk a segment at a time. If `fromSeq` was truncated away,
-   * the stream starts at the first event still kept.
+   * the stream starts at the first event still kept. Either bound not a u64 bigint: the stream
+   * fails with `CheckpointError` "InvalidSequence".
    */
   readonly read: (
     fromSeq: bigint,
@@ -71,7 +98,11 @@ export type OpenError = InvalidConfigError | IoError | CorruptionError | Unsuppo
 
 /** @category services */
 export class WalHandle extends Context.Service<WalHandle, WalHandleShape>()("tidal-wal/WalHandle") {
-  /** Opens the WAL in the current scope; closing the scope shuts it down. */
+  /**
+   * Opens the WAL in the current scope; closing the scope shuts it down. Any `config` — `null`,
+   * a Proxy, unknown keys, values out of bounds — that is not a valid `WalConfigInput` fails
+   * with `InvalidConfigError` naming the field, before the directory is touched.
+   */
   static readonly open = (
     config: WalConfigInput
   ): Effect.Effect<

@@ -22,7 +22,16 @@ const invalid: ReadonlyArray<readonly [string, Record<string, unknown>, string]>
   ["dedupWindow", { dedupWindow: 0 }, "0"],
   ["recoveryMode", { recoveryMode: "lenient" }, '"lenient"'],
   ["groupCommit", { groupCommit: "lazy" }, '"lazy"'],
-  ["replay", { replay: "all" }, '"all"']
+  ["replay", { replay: "all" }, '"all"'],
+  // Issue #12: NaN is not 0 ms, a misspelt key is not ignored, and every value has an upper bound.
+  ["batchMaxWait", { batchMaxWait: Number.NaN }, "NaN"],
+  ["dedupWindow", { dedupWindow: Number.NaN }, "NaN"],
+  ["recoverymode", { recoverymode: "strict" }, '"strict"'],
+  ["segmentMaxBytes", { segmentMaxBytes: 1_073_741_825 }, "1073741825"],
+  ["batchMaxEvents", { batchMaxEvents: 65_537 }, "65537"],
+  ["queueCapacity", { queueCapacity: 1_000_001 }, "1000001"],
+  ["batchMaxWait", { batchMaxWait: "61 seconds" }, '"61 seconds"'],
+  ["dedupWindow", { dedupWindow: "25 hours" }, '"25 hours"']
 ]
 
 describe("WalConfig", () => {
@@ -40,6 +49,21 @@ describe("WalConfig", () => {
         groupCommit: "window",
         replay: "collect"
       })
+    })
+  )
+
+  it.effect("the largest values the bounds allow decode", () =>
+    Effect.gen(function* () {
+      const config = yield* decodeWalConfig({
+        dir: "/tmp/x",
+        segmentMaxBytes: 1_073_741_824,
+        batchMaxEvents: 65_536,
+        batchMaxWait: "60 seconds",
+        queueCapacity: 1_000_000,
+        dedupWindow: "24 hours"
+      })
+      assert.strictEqual(config.batchMaxWaitMillis, 60_000)
+      assert.strictEqual(config.dedupWindowNanos, 86_400_000_000_000n)
     })
   )
 

@@ -6,6 +6,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Schema } from "effect"
 import fc from "fast-check"
 import { InvalidEventError, isSignalEvent, SignalEvent, SignalType, WalHandle } from "../src/index.ts"
+import { captureSignalEvent } from "../src/SignalEvent.ts"
 import { eventFor, nodeLayer, snapshotDir, tempDir } from "./support/wal.ts"
 
 const good = {
@@ -64,7 +65,9 @@ describe("SignalEvent validation", () => {
     }).pipe(Effect.provide(nodeLayer))
   )
 
-  it("the fast predicate used on append accepts exactly what the Schema accepts", () => {
+  it("the fast predicate and the capture used on append accept exactly what the Schema accepts", () => {
+    const seed = Math.floor(Math.random() * 2 ** 31)
+    console.log(`signalEvent property seed: ${seed}`)
     const is = Schema.is(SignalEvent)
     const anyValue = fc.oneof(
       fc.bigInt({ min: -(2n ** 65n), max: 2n ** 65n }),
@@ -85,9 +88,16 @@ describe("SignalEvent validation", () => {
         fc.record({ entityId: anyValue, signalType: anyValue, weight: anyValue, timestamp: anyValue }),
         (candidate) => {
           assert.strictEqual(isSignalEvent(candidate), is(candidate))
+          const captured = captureSignalEvent(candidate)
+          assert.strictEqual(!(captured instanceof InvalidEventError), is(candidate))
+          // An accepted event is copied: the caller's object is never the one queued.
+          if (!(captured instanceof InvalidEventError)) {
+            assert.notStrictEqual(captured, candidate)
+            assert.deepStrictEqual(captured, candidate)
+          }
         }
       ),
-      { numRuns: 5000 }
+      { numRuns: 5000, seed }
     )
   })
 })

@@ -11,6 +11,7 @@ import { writeCheckpoint } from "../checkpoint/checkpointStore.ts"
 import { segmentsToDelete } from "../checkpoint/truncationPlan.ts"
 import { U64_MAX } from "../format/layout.ts"
 import { io, syncDirectory } from "../fs/durable.ts"
+import { formatValue } from "../schemaIssue.ts"
 import type { SegmentAppender } from "../segment/SegmentAppender.ts"
 import type { Command, QueuedFailure } from "./requests.ts"
 import type { WriterState } from "./writerLoop.ts"
@@ -36,7 +37,11 @@ export const makeCommand = <A, E>(
   return { command, done }
 }
 
-/** Fails unless `seq` is a u64 bigint (callers from plain JavaScript can pass anything). */
+/**
+ * Fails unless `seq` is a u64 bigint (callers from plain JavaScript can pass anything). The
+ * error shows the value as given — `5 (a number)`, `-1n` — so the message says what was
+ * wrong, not a stand-in.
+ */
 export const checkSequenceNumber = (seq: unknown): Effect.Effect<bigint, CheckpointError> =>
   typeof seq === "bigint" && seq >= 0n && seq <= U64_MAX
     ? Effect.succeed(seq)
@@ -44,9 +49,17 @@ export const checkSequenceNumber = (seq: unknown): Effect.Effect<bigint, Checkpo
         new CheckpointError({
           reason: "InvalidSequence",
           requestedSeq: typeof seq === "bigint" ? seq : -1n,
-          limitSeq: U64_MAX
+          limitSeq: U64_MAX,
+          value: showWithType(seq)
         })
       )
+
+/** `5 (a number)`, `"5" (a string)`, `-1n`: the type is the usual mistake, so it is spelled out. */
+const showWithType = (value: unknown): string => {
+  if (typeof value === "bigint" || value === null || value === undefined) return formatValue(value)
+  const type = typeof value
+  return `${formatValue(value)} (${/^[aeiou]/.test(type) ? "an" : "a"} ${type})`
+}
 
 export const checkpointBody = (
   context: CommandContext,
