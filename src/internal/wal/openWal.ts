@@ -7,14 +7,15 @@
  * synced, the writer finishes — before the scope would interrupt the writer. If anything after
  * the lock fails, the lock is released at once, so the caller can retry in the same scope.
  */
-import { type Cause, Clock, Deferred, Effect, Fiber, FileSystem, Path, PubSub, Queue } from "effect"
+import { Cause, Clock, Deferred, Effect, Fiber, FileSystem, Path, PubSub, Queue } from "effect"
 import type { ResolvedWalConfig, WalConfigInput } from "../../WalConfig.ts"
 import { decodeWalConfig } from "../../WalConfig.ts"
-import { ClosedError } from "../../WalError.ts"
+import { ClosedError, IoError } from "../../WalError.ts"
 import type { WalHandleShape } from "../../WalHandle.ts"
 import { DedupWindow } from "../dedup/DedupWindow.ts"
-import { acquireDirectoryLock } from "../fs/directoryLock.ts"
-import { io } from "../fs/durable.ts"
+import { U64_MAX } from "../format/layout.ts"
+import { canonicalDirectory, DirectoryLocker, holdingLock } from "../fs/directoryLock.ts"
+import { makeDirectoryDurable } from "../fs/durable.ts"
 import { makeWalMetrics } from "../metrics.ts"
 import { type PublishedBatch, TAIL_BUFFER_BATCHES } from "../reader/liveTail.ts"
 import type { ReplayedEvents } from "../recovery/ReplayedEvents.ts"
@@ -27,17 +28,24 @@ import { makeHandle } from "./handleApi.ts"
 
 export const openWal = (input: WalConfigInput) =>
   Effect.gen(function* () {
+    // The input is read only by the decode (once, whatever it is): the span learns the directory
+    // from the decoded config, so `open(null)` or a throwing `dir` getter is an InvalidConfigError.
     const config = yield* decodeWalConfig(input)
+    yield* Effect.annotateCurrentSpan("wal.dir", config.dir)
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
-    const dir = path.resolve(config.dir)
-    yield* io("makeDirectory", dir)(fs.makeDirectory(dir, { recursive: true }))
-    const releaseLock = yield* acquireDirectoryLock(dir)
-    return yield* startWal(fs, path, dir, config, releaseLock).pipe(
-      Effect.onError(() => releaseLock),
-      Effect.provide(DedupWindow.layer(config.dedupWindowNanos))
+    const requestedDir = path.resolve(config.dir)
+    yield* makeDirectoryDurable(fs, path, requestedDir)
+    // The real path, used everywhere after this: one directory, one `dir`, whatever the spelling.
+    const dir = yield* canonicalDirectory(fs, requestedDir)
+    const locker = yield* DirectoryLocker
+    // The lock is released by shutdown, at once if startWal fails, or with the caller's scope.
+    return yield* holdingLock(locker.acquire(dir), (releaseLock) =>
+      startWal(fs, path, dir, config, releaseLock).pipe(
+        Effect.provide(DedupWindow.layer(config.dedupWindowNanos))
+      )
     )
-  }).pipe(Effect.withSpan("tidal-wal.open", { attributes: { "wal.dir": String(input.dir) } }))
+  }).pipe(Effect.withSpan("tidal-wal.open"))
 
 const startWal = Effect.fnUntraced(function* (
   fs: FileSystem.FileSystem,
@@ -80,8 +88,13 @@ const startWal = Effect.fnUntraced(function* (
     reserveSeqs: (count) => {
       const firstSeq = state.nextSeq
       state.nextSeq += BigInt(count)
+      // A sequence number past u64 would be written as another, smaller one: never give it.
+      if (state.nextSeq - 1n > U64_MAX)
+        throw new Error(`invariant: sequence number ${state.nextSeq - 1n} passes u64`)
       return firstSeq
     },
+    seqsRemaining: () => U64_MAX + 1n - state.nextSeq,
+    sequenceExhausted: () => new ClosedError({ dir, reason: "SequenceExhausted" }),
     onDurable: (batch, eventsWritten, duplicates, syncMillis) => {
       metrics.batchDurable(eventsWritten, duplicates, syncMillis)
       if (eventsWritten === 0) return
@@ -98,7 +111,14 @@ const startWal = Effect.fnUntraced(function* (
     onIoFailure: (error) =>
       Effect.suspend(() => {
         state.failure ??= error
-        return Queue.end(queue)
+        return Effect.andThen(
+          Effect.logError(
+            `tidal-wal: closed for writing after a failed ${error.operation} of ${error.path}; reopen to recover`
+          ).pipe(
+            Effect.annotateLogs({ dir, file: error.path, operation: error.operation, error: error.message })
+          ),
+          Queue.end(queue)
+        )
       })
   })
   const writer = yield* Effect.forkScoped(
@@ -111,7 +131,30 @@ const startWal = Effect.fnUntraced(function* (
       state,
       closedError,
       onGroup: () => metrics.queueDepth(Queue.sizeUnsafe(queue))
-    })
+    }).pipe(
+      // A defect in the writer (a bug, never bad input: events are captured and checked at the
+      // call) closes the WAL like a failed write: every queued and later call fails, none hangs.
+      Effect.catchCause((cause) =>
+        Cause.hasInterruptsOnly(cause)
+          ? Effect.failCause(cause)
+          : Effect.suspend(() => {
+              const error = new IoError({ operation: "write", path: dir, cause: Cause.squash(cause) })
+              state.failure ??= error
+              return Effect.logError(
+                `tidal-wal: the writer failed; closed for writing: ${Cause.pretty(cause)}`
+              ).pipe(
+                Effect.annotateLogs({ dir }),
+                Effect.andThen(Queue.end(queue)),
+                Effect.andThen(Queue.clear(queue)),
+                Effect.flatMap((left) =>
+                  Effect.sync(() => {
+                    for (const request of left) reject(request, closedError())
+                  })
+                )
+              )
+            })
+      )
+    )
   )
 
   let shutdownDone: Deferred.Deferred<void> | undefined

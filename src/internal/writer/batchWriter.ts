@@ -53,6 +53,10 @@ export interface BatchWriterOptions {
   readonly dedup: DedupWindowShape
   /** Reserves `count` sequence numbers and returns the first. */
   readonly reserveSeqs: (count: number) => bigint
+  /** How many sequence numbers are left before 2^64 − 1 is passed. */
+  readonly seqsRemaining: () => bigint
+  /** The error for appends that would pass the last sequence number. */
+  readonly sequenceExhausted: () => ClosedError
   /** Called for every completed batch, also one that wrote nothing (all duplicates). */
   readonly onDurable: (
     batch: DurableBatch,
@@ -144,6 +148,12 @@ export const makeBatchWriter = (options: BatchWriterOptions): BatchWriter => {
         current = stagings.find((s) => s !== staging && !flights.some((f) => f.staging === s)) ?? staging
         if (failure !== undefined) {
           forEachOwner(staging, (owner) => reject(owner, options.closedError()))
+          return Effect.void
+        }
+        // Checked before any dedup key is claimed, on the count before dedup: a batch that might
+        // not fit is refused whole, and leaves no trace that could make a retry a "duplicate".
+        if (BigInt(staging.count) > options.seqsRemaining()) {
+          forEachOwner(staging, (owner) => reject(owner, options.sequenceExhausted()))
           return Effect.void
         }
         stage(staging, nowNanos)
