@@ -2,18 +2,29 @@
  * `tidal-wal demo [DIR]`: the main job end to end — concurrent producers append signal events,
  * the WAL is closed and reopened, and the replay and recovery report are shown. Then the caller's
  * side of the contract: checkpoint what was "materialized" and truncate old segments.
+ *
+ * Because the demo appends fake events and deletes segments, it only ever works in a directory it
+ * owns: a new or empty one, which it marks with a `.tidal-wal-demo` file before writing anything
+ * else, or one that already carries that mark. Any other directory is refused untouched — it may
+ * hold a real WAL.
  */
-import { Clock, Effect } from "effect"
+import { Clock, Effect, FileSystem, Path } from "effect"
 import { SignalType, WalHandle } from "../index.ts"
 import type { SignalEvent } from "../SignalEvent.ts"
+import { ProblemFound } from "./errors.ts"
 import { clearProgress, formatCount, line, progress } from "./output.ts"
+import { entryKind } from "./walDirectory.ts"
 
 const PRODUCERS = 8
 const EVENTS_PER_PRODUCER = 5_000
 const SIGNALS = [SignalType.view, SignalType.like, SignalType.skip, SignalType.completion]
 
+/** The file that marks a directory as the demo's own. */
+export const DEMO_MARKER = ".tidal-wal-demo"
+
 export const runDemo = (dir: string) =>
   Effect.gen(function* () {
+    yield* claimDemoDirectory(dir)
     const config = { dir, segmentMaxBytes: 256 * 1024 }
     yield* line(`tidal-wal demo in ${dir}`)
     const written = yield* Effect.scoped(
@@ -81,6 +92,34 @@ export const runDemo = (dir: string) =>
   })
 
 // internals
+
+/** Makes `dir` the demo's own, or refuses without touching it. */
+const claimDemoDirectory = (dir: string) =>
+  Effect.gen(function* () {
+    const fs = yield* FileSystem.FileSystem
+    const path = yield* Path.Path
+    const marker = path.join(dir, DEMO_MARKER)
+    const kind = yield* entryKind("demo", fs, dir)
+    if (kind === undefined) yield* fs.makeDirectory(dir, { recursive: true })
+    else if (kind !== "Directory") return yield* refuse(dir, "it is not a directory")
+    else {
+      const names = yield* fs.readDirectory(dir)
+      if (names.includes(DEMO_MARKER)) return
+      if (names.length > 0) {
+        return yield* refuse(dir, `it is not empty and has no ${DEMO_MARKER} file, so demo did not make it`)
+      }
+    }
+    // The mark comes first: if the demo dies right after, the directory is still recognised.
+    yield* fs.writeFileString(
+      marker,
+      "Made by `tidal-wal demo`, which appends fake events here and deletes old segments.\n"
+    )
+  })
+
+const refuse = (dir: string, why: string) =>
+  new ProblemFound({
+    message: `demo: refusing to use ${dir}: ${why}. The demo writes fake events and deletes segments; give it a new or empty directory.`
+  })
 
 const signal = (producer: number, i: number, baseNanos: bigint): SignalEvent => ({
   entityId: BigInt(producer * 1_000_003 + i),

@@ -6,4 +6,8 @@ import { Data } from "effect"
 
 export class ProblemFound extends Data.TaggedError("ProblemFound")<{ readonly message: string }> {}
 
-export class UsageError extends Data.TaggedError("UsageError")<{ readonly message: string }> {}
+/** `command` is the subcommand the mistake was made in, so the hint can point at its --help. */
+export class UsageError extends Data.TaggedError("UsageError")<{
+  readonly message: string
+  readonly command: string
+}> {}

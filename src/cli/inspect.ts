@@ -1,14 +1,17 @@
 /**
  * `tidal-wal inspect DIR`: segments (name, bytes, batches, first/last seq), checkpoint, lock
- * owner and totals. Read-only and lock-free; exits 1 if the scan found a problem.
+ * owner and totals. Read-only and lock-free; exits 1 if the scan found a problem, or if DIR is not
+ * a WAL directory (see walDirectory.ts).
  */
 import { Effect } from "effect"
 import * as WalReader from "../WalReader.ts"
 import { ProblemFound } from "./errors.ts"
 import { formatCount, line, table } from "./output.ts"
+import { requireWalDirectory } from "./walDirectory.ts"
 
 export const runInspect = (dir: string) =>
   Effect.gen(function* () {
+    yield* requireWalDirectory("inspect", dir)
     const scan = yield* WalReader.scan(dir)
     yield* line(`WAL ${scan.dir}`)
     yield* line()
@@ -33,9 +36,7 @@ export const runInspect = (dir: string) =>
           ? `${scan.checkpoint.sequence} (written at ${scan.checkpoint.timestampNanos} ns)`
           : `INVALID: ${scan.checkpoint.detail}`
     yield* line(`checkpoint: ${checkpoint}`)
-    yield* line(
-      `lock: ${scan.lock === undefined ? "free" : `held by pid ${scan.lock.pid} (${scan.lock.alive ? "alive" : "dead: open takes it over"})`}`
-    )
+    yield* line(`lock: ${scan.lock.held ? `held by ${scan.lock.owner ?? "an unknown process"}` : "free"}`)
     const bytes = scan.segments.reduce((n, s) => n + s.sizeBytes, 0)
     const batches = scan.segments.reduce((n, s) => n + s.batches, 0)
     const events = scan.segments.reduce((n, s) => n + s.events, 0)

@@ -1,23 +1,39 @@
 /**
  * The `tidal-wal` command line (SPEC §5): the command tree and the exit codes — 0 fine, 1 a
  * problem found (or a WAL error), 2 a usage error. A user mistake gets one readable line on
- * stderr, never a stack trace.
+ * stderr, never a stack trace, and never help text on stdout: stdout carries only what the
+ * command was asked for (or the help it was asked for with --help), so `dump … > out.ndjson`
+ * cannot fill a file with help.
+ *
+ * `runCli` runs the tree with given arguments and returns the exit code, all output going
+ * through the `Output` service; tests call it in-process. `main` is the process entry point.
  */
 import { NodeRuntime, NodeServices } from "@effect/platform-node"
-import { Console, Effect, Option } from "effect"
-import { Argument, Command, Flag } from "effect/cli"
+import { Effect, Option } from "effect"
+import { Argument, CliError, CliOutput, Command, Flag } from "effect/cli"
+import { isPlatformError } from "effect/PlatformError"
 import { isWalError } from "../WalError.ts"
 import { runBench } from "./bench.ts"
 import { runDemo } from "./demo.ts"
 import { runDump } from "./dump.ts"
 import { ProblemFound, UsageError } from "./errors.ts"
 import { runInspect } from "./inspect.ts"
+import { errorLine, Output, StdoutClosed } from "./output.ts"
 import { runVerify } from "./verify.ts"
 
 const VERSION = "0.1.0"
+const PROGRAM = "tidal-wal"
 export const DEFAULT_DEMO_DIR = ".tidal-wal-demo"
 
-const dirArgument = Argument.String("dir").pipe(Argument.withDescription("the WAL directory"))
+// An empty string would resolve to the current directory: a quoting slip (`verify "$DIR"` with DIR
+// unset) must not silently check, dump or overwrite whatever directory the shell happens to be in.
+const nonEmpty = (dir: string) => dir.length > 0
+const emptyDirMessage = () => `a non-empty path (use "." for the current directory)`
+
+const dirArgument = Argument.String("dir").pipe(
+  Argument.filter(nonEmpty, emptyDirMessage),
+  Argument.withDescription("the WAL directory")
+)
 
 const parseSeq = (flag: string, text: Option.Option<string>) =>
   Effect.suspend(() => {
@@ -25,7 +41,10 @@ const parseSeq = (flag: string, text: Option.Option<string>) =>
     return /^\d{1,20}$/.test(text.value) && BigInt(text.value) <= 0xffff_ffff_ffff_ffffn
       ? Effect.succeed(BigInt(text.value))
       : Effect.fail(
-          new UsageError({ message: `--${flag} must be a sequence number (a u64), got "${text.value}"` })
+          new UsageError({
+            message: `--${flag} must be a sequence number (a u64), got "${text.value}"`,
+            command: "dump"
+          })
         )
   })
 
@@ -56,19 +75,30 @@ const dump = Command.make(
       const toSeq = yield* parseSeq("to", to)
       yield* runDump(dir, fromSeq, toSeq, format)
     })
-).pipe(Command.withDescription("Print events in order (read-only, no lock)"))
+).pipe(
+  Command.withDescription(
+    "Print events in order (read-only, no lock); exit 1 naming the damage if the log stops at one"
+  )
+)
 
 const bench = Command.make(
   "bench",
   {
     writers: Flag.Int("writers").pipe(Flag.withDescription("concurrent appenders"), Flag.withDefault(1000)),
     seconds: Flag.Int("seconds").pipe(Flag.withDescription("seconds per measurement"), Flag.withDefault(3)),
-    dir: Flag.String("dir").pipe(Flag.withDescription("parent of the scratch directory"), Flag.optional)
+    dir: Flag.String("dir").pipe(
+      Flag.filter(nonEmpty, emptyDirMessage),
+      Flag.withDescription("parent of the scratch directory"),
+      Flag.optional
+    )
   },
   ({ writers, seconds, dir }) =>
     Effect.gen(function* () {
       if (writers < 1 || seconds < 1) {
-        return yield* new UsageError({ message: "--writers and --seconds must be at least 1" })
+        return yield* new UsageError({
+          message: "--writers and --seconds must be at least 1",
+          command: "bench"
+        })
       }
       yield* runBench({ writers, seconds, dir: Option.getOrUndefined(dir) })
     })
@@ -78,7 +108,10 @@ const demo = Command.make(
   "demo",
   {
     dir: Argument.String("dir").pipe(
-      Argument.withDescription(`WAL directory (default ${DEFAULT_DEMO_DIR})`),
+      Argument.filter(nonEmpty, emptyDirMessage),
+      Argument.withDescription(
+        `a new or empty directory, or one demo made before (default ${DEFAULT_DEMO_DIR}); any other is refused`
+      ),
       Argument.optional
     )
   },
@@ -87,32 +120,85 @@ const demo = Command.make(
   Command.withDescription("Append from concurrent producers, reopen, and show the replay and recovery report")
 )
 
-export const cli = Command.make("tidal-wal").pipe(
+const commands = [inspect, verify, dump, bench, demo]
+
+export const cli = Command.make(PROGRAM).pipe(
   Command.withDescription("A durable write-ahead log for signal events"),
-  Command.withSubcommands([inspect, verify, dump, bench, demo])
+  Command.withSubcommands(commands)
 )
 
-const exitWith = (code: number) =>
-  Effect.sync(() => {
-    process.exitCode = code
+/** Runs the command line with `argv` (without node and script) and returns the exit code. */
+export const runCli = (argv: ReadonlyArray<string>): Effect.Effect<number, never, Command.Environment> =>
+  Effect.gen(function* () {
+    const output = yield* Output
+    return yield* Command.runWith(cli, { version: VERSION })(argv).pipe(
+      Effect.as(0),
+      Effect.provideService(CliOutput.Presenter, presenter(output)),
+      Effect.catch(exitCodeFor)
+    )
   })
 
-const fail = (code: number, message: string) =>
-  Console.error(`tidal-wal: ${message}`).pipe(Effect.andThen(exitWith(code)))
-
-export const main = (argv: ReadonlyArray<string>) =>
-  Command.runWith(cli, { version: VERSION })(argv).pipe(
-    Effect.catch((error: unknown) => {
-      if (isWalError(error) || error instanceof ProblemFound) return fail(1, error.message)
-      if (error instanceof UsageError) return fail(2, error.message)
-      if (typeof error === "object" && error !== null && "_tag" in error && error._tag === "ShowHelp") {
-        // The parser has already printed the help and the error.
-        const errors = "errors" in error && Array.isArray(error.errors) ? error.errors : []
-        return exitWith(errors.length === 0 ? 0 : 2)
-      }
-      return fail(2, String(error))
+/** The process entry point: `bin/tidal-wal.js` runs it with `NodeServices` under `runMain`. */
+export const main = (argv: ReadonlyArray<string>): Effect.Effect<void, never, Command.Environment> =>
+  Effect.flatMap(runCli(argv), (code) =>
+    Effect.sync(() => {
+      process.exitCode = code
     })
   )
+
+// internals
+
+/**
+ * Help and the version, when asked for, go to stdout; an invalid invocation gets its errors and a
+ * pointer to --help on stderr, and nothing on stdout.
+ */
+const presenter = (output: Output): CliOutput.Presenter => {
+  const formatter = CliOutput.defaultFormatter({ colors: output.stdoutIsTerminal })
+  // A reader gone before the help was written is no error of ours.
+  const toStdout = (text: string) => Effect.ignore(output.stdout(`${text}\n`))
+  return {
+    present: (event) => {
+      switch (event._tag) {
+        case "Help":
+          return event.reason === "Requested"
+            ? toStdout(formatter.formatHelpDoc(event.helpDoc))
+            : usage(event.commandPath, [`no command given: one of ${commands.map((c) => c.name).join(", ")}`])
+        case "InvalidInvocation":
+          return usage(
+            event.commandPath,
+            event.errors.map((e) => e.message)
+          )
+        case "Version":
+          return toStdout(formatter.formatVersion(event.name, event.version))
+      }
+    }
+  }
+}
+
+const usage = (commandPath: ReadonlyArray<string>, messages: ReadonlyArray<string>) =>
+  errorLine(
+    [...messages.map((m) => `${PROGRAM}: ${m}`), `run "${commandPath.join(" ")} --help" for usage`].join("\n")
+  )
+
+/** Reports `error` on stderr (unless already reported) and returns the exit code it means. */
+const exitCodeFor = (error: unknown): Effect.Effect<number> => {
+  if (error instanceof StdoutClosed) {
+    // The reader went away (`dump | head`): what Unix tools do is stop quietly.
+    return error.code === "EPIPE" ? Effect.succeed(0) : report(1, error.message)
+  }
+  if (error instanceof UsageError) {
+    return Effect.as(usage([PROGRAM, error.command], [error.message]), 2)
+  }
+  // The presenter has already printed the parse errors, or that no command was given.
+  if (error instanceof CliError.ShowHelp) return Effect.succeed(2)
+  if (CliError.isCliError(error)) return report(2, error.message)
+  if (isWalError(error) || error instanceof ProblemFound || isPlatformError(error)) {
+    return report(1, error.message)
+  }
+  return report(1, String(error))
+}
+
+const report = (code: number, message: string) => Effect.as(errorLine(`${PROGRAM}: ${message}`), code)
 
 if (import.meta.main) {
   main(process.argv.slice(2)).pipe(Effect.provide(NodeServices.layer), NodeRuntime.runMain)

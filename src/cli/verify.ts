@@ -1,15 +1,18 @@
 /**
  * `tidal-wal verify DIR`: a read-only check of every segment and `checkpoint.meta`. Exit 0 when
  * clean; exit 1 naming file, offset and reason of the first problem. Every file is left
- * byte-identical, and no lock is taken, so it is safe beside a live writer.
+ * byte-identical, and no lock is taken, so it is safe beside a live writer. A directory that is
+ * not a WAL (see walDirectory.ts) is an error, never "ok: 0 segments".
  */
 import { Effect } from "effect"
 import * as WalReader from "../WalReader.ts"
 import { ProblemFound } from "./errors.ts"
 import { clearProgress, formatCount, line, progress } from "./output.ts"
+import { requireWalDirectory } from "./walDirectory.ts"
 
 export const runVerify = (dir: string) =>
   Effect.gen(function* () {
+    yield* requireWalDirectory("verify", dir)
     const scan = yield* WalReader.scan(dir, (index, total, name) =>
       progress(`verifying segment ${index + 1} of ${total}: ${name}`)
     )

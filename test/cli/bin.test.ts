@@ -1,31 +1,16 @@
 /**
  * SPEC §5 through the real bin, run as a child process: exit codes, the first problem's file,
  * offset and reason, NDJSON that parses back to the appended events, and inspect naming every
- * segment. `verify` must leave every byte as it was.
+ * segment. `verify` must leave every byte as it was. (Finer points of the command line run
+ * in-process, in the other files here; these check that the bin carries them end to end.)
  */
-import { execFile } from "node:child_process"
-import { fileURLToPath } from "node:url"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, FileSystem } from "effect"
+import { runBin as run } from "../support/cliRun.ts"
 import { buildLog, hashTree, segmentPaths } from "../support/logs.ts"
 import { nodeLayer, tempDir } from "../support/wal.ts"
 
-const bin = fileURLToPath(new URL("../../bin/tidal-wal.js", import.meta.url))
 const BATCH_BYTES = 64 + 5 * 21
-
-interface Run {
-  readonly code: number
-  readonly stdout: string
-  readonly stderr: string
-}
-
-const run = (...args: ReadonlyArray<string>) =>
-  Effect.callback<Run>((resume) => {
-    execFile(process.execPath, [bin, ...args], { maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
-      const code = error === null ? 0 : typeof error.code === "number" ? error.code : -1
-      resume(Effect.succeed({ code, stdout, stderr }))
-    })
-  })
 
 const logOf = Effect.gen(function* () {
   const dir = yield* tempDir
@@ -117,22 +102,41 @@ describe("tidal-wal command line", () => {
     }).pipe(Effect.scoped, Effect.provide(nodeLayer))
   )
 
-  it.live("usage errors exit 2 with a message", () =>
+  it.live("usage errors exit 2 with a message on stderr and nothing on stdout", () =>
     Effect.gen(function* () {
       const { dir } = yield* logOf
       const missing = yield* run("dump")
       assert.strictEqual(missing.code, 2)
-      assert.include(missing.stdout + missing.stderr, "Missing required argument")
+      assert.include(missing.stderr, "Missing required argument")
+      assert.strictEqual(missing.stdout, "")
       const unknown = yield* run("frobnicate")
       assert.strictEqual(unknown.code, 2)
+      assert.strictEqual(unknown.stdout, "")
       const badSeq = yield* run("dump", dir, "--from", "-3")
       assert.strictEqual(badSeq.code, 2)
       assert.include(badSeq.stderr, "--from must be a sequence number")
+      assert.strictEqual(badSeq.stdout, "")
       const badFormat = yield* run("dump", dir, "--format", "xml")
       assert.strictEqual(badFormat.code, 2)
+      assert.strictEqual(badFormat.stdout, "")
       const help = yield* run("verify", "--help")
       assert.strictEqual(help.code, 0)
       assert.include(help.stdout, "verify")
+    }).pipe(Effect.scoped, Effect.provide(nodeLayer))
+  )
+
+  it.live("dump exits 1 on a torn tail after printing the events before it", () =>
+    Effect.gen(function* () {
+      const fs = yield* FileSystem.FileSystem
+      const { dir } = yield* logOf
+      const last = (yield* segmentPaths(dir)).at(-1) ?? ""
+      const lastBytes = yield* fs.readFile(last)
+      yield* fs.writeFile(last, lastBytes.subarray(0, lastBytes.byteLength - 10))
+      const result = yield* run("dump", dir)
+      assert.strictEqual(result.code, 1)
+      assert.strictEqual(result.stdout.trim().split("\n").length, 40)
+      assert.include(result.stderr, `${last} at byte ${2 * BATCH_BYTES}`)
+      assert.notInclude(result.stderr, "    at ")
     }).pipe(Effect.scoped, Effect.provide(nodeLayer))
   )
 })
