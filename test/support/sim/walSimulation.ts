@@ -79,7 +79,10 @@ export const runRound = (seed: number): Effect.Effect<RoundResult, Error> =>
       image = disk.powerCut()
     }
     return { lives: cuts + 1, cutsInOpen, acked: model.acked.size, trace: traces.join("\n--\n") }
-  })
+  }).pipe(
+    // A clock of its own, from 0: a round reruns exactly alone, whatever ran before it.
+    Effect.provide(TestClock.layer())
+  )
 
 // internals
 
