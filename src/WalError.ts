@@ -150,14 +150,20 @@ export class CheckpointError extends Data.TaggedError("CheckpointError")<{
   }
 }
 
-/** @category errors */
+/**
+ * Another open holds the directory's lock. `ownerPid` is 0 when the holder did not record itself;
+ * `detail`, when present, says who holds it and what to do, and is the message.
+ *
+ * @category errors
+ */
 export class LockedError extends Data.TaggedError("LockedError")<{
   readonly dir: string
   readonly ownerPid: number
+  readonly detail?: string | undefined
 }> {
   readonly [WalErrorTypeId] = WalErrorTypeId
   override get message(): string {
-    return `WAL directory ${this.dir} is locked by live process ${this.ownerPid}`
+    return this.detail ?? `WAL directory ${this.dir} is locked by live process ${this.ownerPid}`
   }
 }
 

@@ -284,20 +284,5 @@ const sqliteFailureText = (kernelPath: string, failure: KernelLockFailure): stri
       "no process holds it. If no process is using the directory, delete it by hand."
     : `cannot take the kernel lock: ${failure.detail}`
 
-/**
- * `LockedError` with the explanation the lock can give: who holds it and what to do. Same tag
- * and fields, so callers still match it as `LockedError`; only the message is richer.
- */
-class ExplainedLockedError extends LockedError {
-  readonly explanation: string
-  constructor(dir: string, ownerPid: number, explanation: string) {
-    super({ dir, ownerPid })
-    this.explanation = explanation
-  }
-  override get message(): string {
-    return this.explanation
-  }
-}
-
 const explainedLockedError = (dir: string, ownerPid: number, explanation: string): LockedError =>
-  new ExplainedLockedError(dir, ownerPid, explanation)
+  new LockedError({ dir, ownerPid, detail: explanation })
