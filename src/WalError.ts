@@ -90,6 +90,8 @@ export type CorruptionReason =
   | "DamageBelowCheckpoint"
   /** A directory, FIFO or other non-regular file where a segment belongs. */
   | "NotARegularFile"
+  /** The `wal-id` file exists but does not hold an id: never replaced, or the log would change identity. */
+  | "BadWalId"
 
 /** @category errors */
 export class CorruptionError extends Data.TaggedError("CorruptionError")<{

@@ -15,6 +15,7 @@ import type { RecoveryReport } from "./internal/recovery/RecoveryReport.ts"
 import type { ReplayedEvents } from "./internal/recovery/ReplayedEvents.ts"
 import type { SegmentInfo } from "./internal/recovery/recover.ts"
 import { openWal } from "./internal/wal/openWal.ts"
+import type { RetentionHold } from "./internal/wal/retentionHolds.ts"
 import type { ReplayedEvent, SignalEvent } from "./SignalEvent.ts"
 import type { WalConfigInput } from "./WalConfig.ts"
 import type {
@@ -91,6 +92,21 @@ export interface WalHandleShape {
   readonly replayed: ReplayedEvents
   readonly recovery: RecoveryReport
   readonly dir: string
+  /**
+   * This directory's identity: 32 lowercase hex digits (128 random bits), written durably to
+   * `wal-id` at the first open and the same on every later one; two directories never share one.
+   * Copies of the log elsewhere (JetStream) are keyed by it.
+   */
+  readonly walId: string
+  /**
+   * Keeps events from `fromSeq` on safe from `truncateBefore` while the scope is open: a
+   * truncation deletes no segment holding an event at or after the lowest open hold. The hold
+   * moves forward with `advanceTo` as the copy elsewhere is acknowledged. A `fromSeq` that is not
+   * a u64 bigint fails with `CheckpointError` "InvalidSequence".
+   */
+  readonly holdRetention: (
+    fromSeq: bigint
+  ) => Effect.Effect<RetentionHold, CheckpointError | ClosedError, Scope.Scope>
 }
 
 /** Every way `open` can fail. @category errors */

@@ -27,6 +27,7 @@ import {
   type WriterRequest
 } from "../writer/requests.ts"
 import type { WriterState } from "../writer/writerLoop.ts"
+import type { RetentionHolds } from "./retentionHolds.ts"
 
 export interface HandleParts {
   readonly fs: FileSystem.FileSystem
@@ -42,6 +43,8 @@ export interface HandleParts {
   readonly shutdown: Effect.Effect<void>
   readonly replayed: ReplayedEvents
   readonly recovery: RecoveryReport
+  readonly walId: string
+  readonly retention: RetentionHolds
 }
 
 export const makeHandle = (parts: HandleParts): WalHandleShape => {
@@ -60,7 +63,7 @@ export const makeHandle = (parts: HandleParts): WalHandleShape => {
           (accepted): Effect.Effect<A, E | ClosedError> => (accepted ? await_ : Effect.fail(closedError()))
         )
 
-  const commandContext = { fs, path, dir, state, appender }
+  const commandContext = { fs, path, dir, state, appender, retentionFloor: parts.retention.floor }
   const runCommand = <A>(body: Effect.Effect<A, CheckpointError | IoError>) =>
     Effect.suspend(() => {
       if (isClosed()) return Effect.fail(closedError())
@@ -74,6 +77,11 @@ export const makeHandle = (parts: HandleParts): WalHandleShape => {
 
   return {
     dir,
+    walId: parts.walId,
+    holdRetention: (fromSeq) =>
+      Effect.flatMap(checkSequenceNumber(fromSeq), (from) =>
+        isClosed() ? Effect.fail(closedError()) : parts.retention.hold(from)
+      ),
     replayed: parts.replayed,
     recovery: parts.recovery,
     append: (event) => {

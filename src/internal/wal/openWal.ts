@@ -16,6 +16,7 @@ import { DedupWindow } from "../dedup/DedupWindow.ts"
 import { U64_MAX } from "../format/layout.ts"
 import { canonicalDirectory, DirectoryLocker, holdingLock } from "../fs/directoryLock.ts"
 import { makeDirectoryDurable } from "../fs/durable.ts"
+import { readOrCreateWalId } from "../fs/walIdentity.ts"
 import { makeWalMetrics } from "../metrics.ts"
 import { type PublishedBatch, TAIL_BUFFER_BATCHES } from "../reader/liveTail.ts"
 import type { ReplayedEvents } from "../recovery/ReplayedEvents.ts"
@@ -25,6 +26,7 @@ import { makeBatchWriter } from "../writer/batchWriter.ts"
 import { NOT_TIMED, reject, type WriterRequest } from "../writer/requests.ts"
 import { runWriterLoop, type WriterState } from "../writer/writerLoop.ts"
 import { makeHandle } from "./handleApi.ts"
+import { makeRetentionHolds } from "./retentionHolds.ts"
 
 export const openWal = (input: WalConfigInput) =>
   Effect.gen(function* () {
@@ -57,6 +59,7 @@ const startWal = Effect.fnUntraced(function* (
   const dedup = yield* DedupWindow
   const metrics = yield* makeWalMetrics(dir)
   const nowNanos = yield* Clock.currentTimeNanos
+  const walId = yield* readOrCreateWalId(fs, path, dir)
   const recovered = yield* recover(fs, path, {
     dir,
     recoveryMode: config.recoveryMode,
@@ -191,7 +194,9 @@ const startWal = Effect.fnUntraced(function* (
     closedError,
     shutdown,
     replayed: recovered.replayed,
-    recovery: recovered.report
+    recovery: recovered.report,
+    walId,
+    retention: makeRetentionHolds()
   })
   return [handle, recovered.replayed] as readonly [WalHandleShape, ReplayedEvents]
 })

@@ -22,6 +22,8 @@ export interface CommandContext {
   readonly dir: string
   readonly state: WriterState
   readonly appender: SegmentAppender
+  /** The lowest sequence number a retention hold keeps, if any hold is open. */
+  readonly retentionFloor: () => bigint | undefined
 }
 
 /** A command whose caller waits on `done`. */
@@ -96,7 +98,10 @@ export const truncateBody = (
     if (seq > limitSeq) {
       return yield* new CheckpointError({ reason: "TruncateBeyondCheckpoint", requestedSeq: seq, limitSeq })
     }
-    const doomed = segmentsToDelete(context.appender.segments(), seq)
+    // An open retention hold lowers the bound: its events exist nowhere else yet.
+    const floor = context.retentionFloor()
+    const keepFrom = floor !== undefined && floor < seq ? floor : seq
+    const doomed = segmentsToDelete(context.appender.segments(), keepFrom)
     const deleted = new Set<string>()
     yield* Effect.forEach(doomed, (segment) =>
       io(
