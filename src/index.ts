@@ -5,7 +5,7 @@
  */
 export type { RecoveryReport } from "./internal/recovery/RecoveryReport.ts"
 export type { ReplayedEvents } from "./internal/recovery/ReplayedEvents.ts"
-export type { SegmentInfo } from "./internal/recovery/recover.ts"
+export type { SegmentInfo } from "./internal/segment/SegmentInfo.ts"
 export type { RetentionHold } from "./internal/wal/retentionHolds.ts"
 export {
   F32_MAX,

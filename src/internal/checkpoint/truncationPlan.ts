@@ -2,7 +2,7 @@
  * Which segments `truncateBefore(seq)` may delete (SPEC §3 "Checkpoint and truncation"): every
  * segment whose last sequence number is below `seq`, never the last one (it is being written).
  */
-import type { SegmentInfo } from "../recovery/recover.ts"
+import type { SegmentInfo } from "../segment/SegmentInfo.ts"
 
 export const segmentsToDelete = (
   segments: ReadonlyArray<SegmentInfo>,

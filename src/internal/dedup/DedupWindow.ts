@@ -37,6 +37,21 @@ export class DedupWindow extends Context.Service<DedupWindow, DedupWindowShape>(
     Layer.effect(DedupWindow, DedupWindow.make(windowNanos))
 }
 
+/**
+ * No deduplication: every event is written, nothing is remembered, so appends cost no table
+ * lookups and the window holds no memory. For callers whose events are unique by construction.
+ */
+export const disabledDedupWindow: DedupWindowShape = {
+  windowNanos: 0n,
+  advanceTo: () => {},
+  prefetch: () => {},
+  contains: () => false,
+  remember: () => {},
+  seed: () => {},
+  size: () => 0,
+  retainedBytes: () => 0
+}
+
 export const makeDedupWindow = (windowNanos: bigint, startNanos: bigint): DedupWindowShape => {
   let current = new KeyTable()
   let previous = new KeyTable()

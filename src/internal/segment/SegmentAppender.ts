@@ -16,7 +16,7 @@ import { Deferred, Effect, Exit, type FileSystem, type Path, Scope } from "effec
 import type { IoError } from "../../WalError.ts"
 import { segmentName } from "../format/segmentName.ts"
 import { io, openOwned, syncDirectory } from "../fs/durable.ts"
-import type { SegmentInfo } from "../recovery/recover.ts"
+import type { SegmentInfo } from "./SegmentInfo.ts"
 
 export interface SegmentAppender {
   /**
@@ -89,25 +89,9 @@ export const makeSegmentAppender = (
   })
 
   const openSegment = (info: SegmentInfo, isNew: boolean) =>
-    Effect.gen(function* () {
-      const scope = yield* Scope.make()
-      // A new segment must not exist yet: "wx" fails on anything already there — a FIFO opened
-      // for writing would wait forever for a reader, a directory would take the name.
-      const file = yield* openOwned(fs, info.path, isNew ? "wx" : "a", scope).pipe(
-        Effect.onError(() => Scope.close(scope, Exit.void))
-      )
-      if (isNew) yield* syncDirectory(fs, dir)
-      current = {
-        file,
-        scope,
-        path: info.path,
-        info,
-        pendingSyncs: 0,
-        syncFailure: undefined,
-        idle: undefined,
-        leaving: false
-      }
-      return current
+    Effect.map(openSegmentFile(fs, dir, info, isNew), (opened) => {
+      current = opened
+      return opened
     })
 
   const segmentFor = (firstSeq: bigint, batchBytes: number) =>
@@ -153,18 +137,7 @@ export const makeSegmentAppender = (
         }
         segment.info = info
         known[known.length - 1] = info
-        segment.pendingSyncs++
-        return io(
-          "sync",
-          segment.path
-        )(segment.file.sync).pipe(
-          Effect.tapError((error) =>
-            Effect.sync(() => {
-              segment.syncFailure ??= error
-            })
-          ),
-          Effect.ensuring(Effect.suspend(() => syncSettled(segment)))
-        )
+        return syncOf(segment)
       }),
     segments: () => known.slice(),
     segmentCount: () => known.length,
@@ -176,4 +149,45 @@ export const makeSegmentAppender = (
     },
     close: closeCurrent
   }
+}
+
+// internals
+
+/** Opens a segment file in a scope of its own; a new one's name is made durable before any batch. */
+const openSegmentFile = (fs: FileSystem.FileSystem, dir: string, info: SegmentInfo, isNew: boolean) =>
+  Effect.gen(function* () {
+    const scope = yield* Scope.make()
+    // A new segment must not exist yet: "wx" fails on anything already there — a FIFO opened
+    // for writing would wait forever for a reader, a directory would take the name.
+    const file = yield* openOwned(fs, info.path, isNew ? "wx" : "a", scope).pipe(
+      Effect.onError(() => Scope.close(scope, Exit.void))
+    )
+    if (isNew) yield* syncDirectory(fs, dir)
+    const opened: OpenSegment = {
+      file,
+      scope,
+      path: info.path,
+      info,
+      pendingSyncs: 0,
+      syncFailure: undefined,
+      idle: undefined,
+      leaving: false
+    }
+    return opened
+  })
+
+/** The sync that makes the batch just written to `segment` durable, counted until it settles. */
+const syncOf = (segment: OpenSegment): Effect.Effect<void, IoError> => {
+  segment.pendingSyncs++
+  return io(
+    "sync",
+    segment.path
+  )(segment.file.sync).pipe(
+    Effect.tapError((error) =>
+      Effect.sync(() => {
+        segment.syncFailure ??= error
+      })
+    ),
+    Effect.ensuring(Effect.suspend(() => syncSettled(segment)))
+  )
 }

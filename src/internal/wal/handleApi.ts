@@ -1,20 +1,20 @@
 /**
  * The methods of an open WAL's handle: validation at the boundary, then the queue to the writer.
  *
- * Appends are validated before anything is queued; once the WAL is shutting down or has failed,
- * every method fails at once with `ClosedError`. Commands go through the same queue as appends,
- * so they run on the writer fiber in order with the writes before them.
+ * Appends are captured and validated before anything is queued; once the WAL is shutting down or
+ * has failed, every method fails at once with `ClosedError`. Commands go through the same queue
+ * as appends, so they run on the writer fiber in order with the writes before them.
  */
-import { type Cause, Deferred, Effect, type FileSystem, type Path, type PubSub, Queue, Stream } from "effect"
-import { captureSignalEvent, type SignalEvent } from "../../SignalEvent.ts"
+import { Deferred, Effect, type FileSystem, type Path, Queue, Stream } from "effect"
+import { captureSignalEvent } from "../../SignalEvent.ts"
 import type { ResolvedWalConfig } from "../../WalConfig.ts"
 import { type CheckpointError, type ClosedError, InvalidEventError, type IoError } from "../../WalError.ts"
-import type { WalHandleShape } from "../../WalHandle.ts"
-import { liveTail, type PublishedBatch } from "../reader/liveTail.ts"
+import type { CheckpointsShape } from "../layers/Checkpoints.ts"
+import type { WalLifecycle } from "../layers/Lifecycle.ts"
+import type { RecoveredLogShape } from "../layers/RecoveredLog.ts"
+import type { WriterShape } from "../layers/Writer.ts"
+import { liveTail } from "../reader/liveTail.ts"
 import { readLog } from "../reader/logReader.ts"
-import type { RecoveryReport } from "../recovery/RecoveryReport.ts"
-import type { ReplayedEvents } from "../recovery/ReplayedEvents.ts"
-import { describeThrown, formatValue } from "../schemaIssue.ts"
 import type { SegmentAppender } from "../segment/SegmentAppender.ts"
 import { checkpointBody, checkSequenceNumber, makeCommand, truncateBody } from "../writer/commands.ts"
 import {
@@ -26,116 +26,145 @@ import {
   NOT_TIMED,
   type WriterRequest
 } from "../writer/requests.ts"
-import type { WriterState } from "../writer/writerLoop.ts"
+import { captureEvents } from "./captureEvents.ts"
 import type { RetentionHolds } from "./retentionHolds.ts"
+import type { WalHandleShape } from "./WalHandleShape.ts"
 
 export interface HandleParts {
   readonly fs: FileSystem.FileSystem
   readonly path: Path.Path
   readonly dir: string
-  readonly config: ResolvedWalConfig
-  readonly state: WriterState
-  readonly queue: Queue.Queue<WriterRequest, Cause.Done>
-  readonly appender: SegmentAppender
-  readonly published: PubSub.PubSub<PublishedBatch>
-  readonly tails: { subscribers: number }
-  readonly closedError: () => ClosedError
-  readonly shutdown: Effect.Effect<void>
-  readonly replayed: ReplayedEvents
-  readonly recovery: RecoveryReport
   readonly walId: string
+  readonly config: ResolvedWalConfig
+  readonly lifecycle: WalLifecycle
+  readonly writer: WriterShape
+  readonly appender: Pick<SegmentAppender, "segments" | "dropSegments">
+  readonly checkpoints: CheckpointsShape
   readonly retention: RetentionHolds
+  readonly recovered: RecoveredLogShape
+  readonly shutdown: Effect.Effect<void>
 }
 
 export const makeHandle = (parts: HandleParts): WalHandleShape => {
-  const { fs, path, dir, config, state, queue, appender, closedError } = parts
-  const isClosed = () => state.shuttingDown || state.failure !== undefined
-
-  const submit = <A, E>(
-    request: WriterRequest,
-    await_: Effect.Effect<A, E>
-  ): Effect.Effect<A, E | ClosedError> =>
-    // The common case, room in the queue, skips the suspending offer: one Effect less per append.
-    Queue.offerUnsafe(queue, request)
-      ? await_
-      : Effect.flatMap(
-          Queue.offer(queue, request),
-          (accepted): Effect.Effect<A, E | ClosedError> => (accepted ? await_ : Effect.fail(closedError()))
-        )
-
-  const commandContext = { fs, path, dir, state, appender, retentionFloor: parts.retention.floor }
-  const runCommand = <A>(body: Effect.Effect<A, CheckpointError | IoError>) =>
-    Effect.suspend(() => {
-      if (isClosed()) return Effect.fail(closedError())
-      const { command, done } = makeCommand(body)
-      return submit(command, Deferred.await(done))
-    })
-
-  let appendCalls = 0
-
-  const read = (fromSeq: bigint, toSeq: bigint | undefined) => readLog(fs, path, dir, { fromSeq, toSeq })
-
+  const { lifecycle, dir } = parts
   return {
     dir,
     walId: parts.walId,
+    replayed: parts.recovered.replayed,
+    recovery: parts.recovered.report,
+    append: makeAppend(parts),
+    appendAll: makeAppendAll(parts),
+    ...commandMethods(parts),
     holdRetention: (fromSeq) =>
       Effect.flatMap(checkSequenceNumber(fromSeq), (from) =>
-        isClosed() ? Effect.fail(closedError()) : parts.retention.hold(from)
+        lifecycle.isOpen ? parts.retention.hold(from) : Effect.fail(lifecycle.closedError())
       ),
-    replayed: parts.replayed,
-    recovery: parts.recovery,
-    append: (event) => {
-      // Captured now, at the call: the fields are read once and copied, so neither a getter nor
-      // the caller reusing its object can change what the writer encodes later.
-      const captured = captureSignalEvent(event)
-      if (captured instanceof InvalidEventError) return Effect.fail(captured)
-      // One primitive per call on the hot path: queueing and waiting both happen when the
-      // callback registers, and the writer resumes it directly (no suspend, no Deferred).
-      return Effect.callback<bigint, InvalidEventError | ClosedError | IoError>((resume) => {
-        if (isClosed()) return resume(Effect.fail(closedError()))
-        const request = appendOne(
-          captured,
-          appendCalls++ % LATENCY_SAMPLE_EVERY === 0 ? performance.now() : NOT_TIMED
-        )
-        request.resume = resume
-        if (Queue.offerUnsafe(queue, request)) return
-        // The queue is full: wait for room (backpressure), then for the acknowledgement.
-        request.resume = undefined
-        resume(
-          Effect.flatMap(Queue.offer(queue, request), (accepted) =>
-            accepted ? awaitCompletion(request) : Effect.fail(closedError())
-          )
-        )
-      })
-    },
-    appendAll: (events) => {
-      // Captured now, like `append`: the caller may reuse its array and its events at once.
-      const captured = captureEvents(events)
-      if (captured instanceof InvalidEventError) return Effect.fail(captured)
-      return Effect.suspend((): Effect.Effect<ReadonlyArray<bigint>, ClosedError | IoError> => {
-        if (isClosed()) return Effect.fail(closedError())
-        // Chunks of at most batchMaxEvents: the queue's bound stays meaningful for large calls.
-        const requests: Array<AppendMany> = []
-        for (let start = 0; start < captured.length; start += config.batchMaxEvents) {
-          const chunk =
-            captured.length <= config.batchMaxEvents
-              ? captured
-              : captured.slice(start, start + config.batchMaxEvents)
-          requests.push(appendMany(chunk))
-        }
-        return Effect.forEach(requests, (request) => submit(request, Effect.void), { discard: true }).pipe(
-          Effect.andThen(Effect.forEach(requests, (request) => awaitCompletion(request))),
-          Effect.map((parts) => parts.flat())
-        )
-      })
-    },
-    checkpoint: (seq) =>
-      Effect.flatMap(checkSequenceNumber(seq), (s) => runCommand(checkpointBody(commandContext, s))),
-    truncateBefore: (seq) =>
-      Effect.flatMap(checkSequenceNumber(seq), (s) => runCommand(truncateBody(commandContext, s))),
     shutdown: parts.shutdown,
-    listSegments: Effect.sync(() => appender.segments()),
-    nextSeq: Effect.sync(() => state.nextSeq),
+    listSegments: Effect.sync(() => parts.appender.segments()),
+    nextSeq: Effect.sync(() => lifecycle.nextSeq),
+    ...readMethods(parts)
+  }
+}
+
+// internals
+
+/** Queues `request` and waits on `await_`; a full queue waits for room (backpressure). */
+const submitter =
+  ({ writer, lifecycle }: HandleParts) =>
+  <A, E>(request: WriterRequest, await_: Effect.Effect<A, E>): Effect.Effect<A, E | ClosedError> =>
+    // The common case, room in the queue, skips the suspending offer: one Effect less per append.
+    Queue.offerUnsafe(writer.queue, request)
+      ? await_
+      : Effect.flatMap(
+          Queue.offer(writer.queue, request),
+          (accepted): Effect.Effect<A, E | ClosedError> =>
+            accepted ? await_ : Effect.fail(lifecycle.closedError())
+        )
+
+const makeAppend = ({ writer, lifecycle }: HandleParts): WalHandleShape["append"] => {
+  let appendCalls = 0
+  return (event) => {
+    // Captured now, at the call: the fields are read once and copied, so neither a getter nor
+    // the caller reusing its object can change what the writer encodes later.
+    const captured = captureSignalEvent(event)
+    if (captured instanceof InvalidEventError) return Effect.fail(captured)
+    // One primitive per call on the hot path: queueing and waiting both happen when the
+    // callback registers, and the writer resumes it directly (no suspend, no Deferred).
+    return Effect.callback<bigint, InvalidEventError | ClosedError | IoError>((resume) => {
+      if (!lifecycle.isOpen) return resume(Effect.fail(lifecycle.closedError()))
+      const request = appendOne(
+        captured,
+        appendCalls++ % LATENCY_SAMPLE_EVERY === 0 ? performance.now() : NOT_TIMED
+      )
+      request.resume = resume
+      if (Queue.offerUnsafe(writer.queue, request)) return
+      // The queue is full: wait for room (backpressure), then for the acknowledgement.
+      request.resume = undefined
+      resume(
+        Effect.flatMap(Queue.offer(writer.queue, request), (accepted) =>
+          accepted ? awaitCompletion(request) : Effect.fail(lifecycle.closedError())
+        )
+      )
+    })
+  }
+}
+
+const makeAppendAll = (parts: HandleParts): WalHandleShape["appendAll"] => {
+  const { lifecycle, config } = parts
+  const submit = submitter(parts)
+  return (events) => {
+    // Captured now, like `append`: the caller may reuse its array and its events at once.
+    const captured = captureEvents(events)
+    if (captured instanceof InvalidEventError) return Effect.fail(captured)
+    return Effect.suspend((): Effect.Effect<ReadonlyArray<bigint>, ClosedError | IoError> => {
+      if (!lifecycle.isOpen) return Effect.fail(lifecycle.closedError())
+      // Chunks of at most batchMaxEvents: the queue's bound stays meaningful for large calls.
+      const requests: Array<AppendMany> = []
+      for (let start = 0; start < captured.length; start += config.batchMaxEvents) {
+        const chunk =
+          captured.length <= config.batchMaxEvents
+            ? captured
+            : captured.slice(start, start + config.batchMaxEvents)
+        requests.push(appendMany(chunk))
+      }
+      return Effect.forEach(requests, (request) => submit(request, Effect.void), { discard: true }).pipe(
+        Effect.andThen(Effect.forEach(requests, (request) => awaitCompletion(request))),
+        Effect.map((seqs) => seqs.flat())
+      )
+    })
+  }
+}
+
+const commandMethods = (parts: HandleParts): Pick<WalHandleShape, "checkpoint" | "truncateBefore"> => {
+  const { lifecycle, checkpoints } = parts
+  const submit = submitter(parts)
+  const context = {
+    fs: parts.fs,
+    dir: parts.dir,
+    lastDurableSeq: () => lifecycle.lastDurableSeq,
+    checkpoint: checkpoints.current,
+    writeCheckpoint: checkpoints.write,
+    appender: parts.appender,
+    retentionFloor: parts.retention.floor
+  }
+  const runCommand = <A>(body: Effect.Effect<A, CheckpointError | IoError>) =>
+    Effect.suspend(() => {
+      if (!lifecycle.isOpen) return Effect.fail(lifecycle.closedError())
+      const { command, done } = makeCommand(body)
+      return submit(command, Deferred.await(done))
+    })
+  return {
+    checkpoint: (seq) =>
+      Effect.flatMap(checkSequenceNumber(seq), (s) => runCommand(checkpointBody(context, s))),
+    truncateBefore: (seq) =>
+      Effect.flatMap(checkSequenceNumber(seq), (s) => runCommand(truncateBody(context, s)))
+  }
+}
+
+const readMethods = (parts: HandleParts): Pick<WalHandleShape, "read" | "tail"> => {
+  const { fs, path, dir, lifecycle, writer } = parts
+  const read = (fromSeq: bigint, toSeq: bigint | undefined) => readLog(fs, path, dir, { fromSeq, toSeq })
+  return {
     read: (fromSeq, toSeq) =>
       Stream.unwrap(
         Effect.map(
@@ -144,7 +173,7 @@ export const makeHandle = (parts: HandleParts): WalHandleShape => {
             toSeq === undefined ? Effect.succeed(undefined) : checkSequenceNumber(toSeq)
           ]),
           ([from, to]) => {
-            const durable = state.lastDurableSeq
+            const durable = lifecycle.lastDurableSeq
             return read(from, to === undefined || to > durable ? durable : to)
           }
         )
@@ -154,12 +183,10 @@ export const makeHandle = (parts: HandleParts): WalHandleShape => {
         Effect.map(checkSequenceNumber(fromSeq), (from) =>
           liveTail(
             {
-              published: parts.published,
-              lastDurableSeq: () => state.lastDurableSeq,
+              published: writer.published,
+              lastDurableSeq: () => lifecycle.lastDurableSeq,
               read,
-              subscribed: (delta) => {
-                parts.tails.subscribers += delta
-              }
+              subscribed: writer.subscribed
             },
             from
           )
@@ -167,78 +194,3 @@ export const makeHandle = (parts: HandleParts): WalHandleShape => {
       )
   }
 }
-
-// internals
-
-/**
- * Copies every event of `events` (see `captureSignalEvent`) into a fresh array, or fails with
- * the `InvalidEventError` naming the first bad one (`events[i].field`). Whatever `events` is —
- * null, a number, a single event, an iterator that throws — the result is an error, never a
- * throw: a non-iterable is reported on the field "events".
- */
-const captureEvents = (events: unknown): Array<SignalEvent> | InvalidEventError => {
-  const iterator = iteratorOf(events)
-  if (iterator instanceof InvalidEventError) return iterator
-  const captured: Array<SignalEvent> = []
-  let invalid: InvalidEventError | undefined
-  try {
-    for (let step = nextStep(iterator); step.done !== true; step = nextStep(iterator)) {
-      const event = captureSignalEvent(step.value)
-      if (event instanceof InvalidEventError) {
-        invalid = inEvents(captured.length, event)
-        iterator.return?.()
-        return invalid
-      }
-      captured.push(event)
-    }
-  } catch (cause) {
-    // A throwing `return` after a bad event must not hide the bad event.
-    return (
-      invalid ??
-      eventsError(
-        formatValue(events),
-        `iterating threw after ${captured.length} events: ${describeThrown(cause)}`
-      )
-    )
-  }
-  return captured
-}
-
-const iteratorOf = (events: unknown): Iterator<unknown> | InvalidEventError => {
-  const shown = formatValue(events)
-  if (events === null || events === undefined) return eventsError(shown, "expected an iterable of events")
-  try {
-    const iterate = (events as { readonly [Symbol.iterator]?: unknown })[Symbol.iterator]
-    if (typeof iterate !== "function") {
-      return eventsError(
-        shown,
-        "expected an iterable of events (an array, a Set, a generator…), not a single value"
-      )
-    }
-    const iterator: unknown = iterate.call(events)
-    if (typeof iterator !== "object" || iterator === null)
-      return eventsError(shown, "its iterator is not an object")
-    return iterator as Iterator<unknown>
-  } catch (cause) {
-    return eventsError(shown, `starting to iterate threw: ${describeThrown(cause)}`)
-  }
-}
-
-/** The iterator's next result; throws, as `for…of` would, when it is not an object. */
-const nextStep = (iterator: Iterator<unknown>): IteratorResult<unknown> => {
-  const step: unknown = iterator.next()
-  if (typeof step !== "object" || step === null)
-    throw new TypeError(`iterator result ${formatValue(step)} is not an object`)
-  return step as IteratorResult<unknown>
-}
-
-const eventsError = (value: string, detail: string): InvalidEventError =>
-  new InvalidEventError({ field: "events", value, detail })
-
-/** Prefixes an event's error with its place in the call: `events[3].weight`, `events[3]`. */
-const inEvents = (index: number, error: InvalidEventError): InvalidEventError =>
-  new InvalidEventError({
-    field: error.field === "(root)" ? `events[${index}]` : `events[${index}].${error.field}`,
-    value: error.value,
-    detail: error.detail
-  })

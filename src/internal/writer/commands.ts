@@ -1,27 +1,28 @@
 /**
- * The commands that run on the writer fiber, serialised with writes (SPEC §3 "Checkpoint and
+ * The commands that run on the writer fiber, serialised with writes (docs/FORMAT.md "Checkpoint and
  * truncation"): `checkpoint(seq)` and `truncateBefore(seq)`.
  *
  * Running them on the writer means a truncation never races a rotation, and a checkpoint is
  * checked against the sequence numbers actually durable at that point in the queue.
  */
-import { Clock, Deferred, Effect, Exit, type FileSystem, type Path } from "effect"
+import { Deferred, Effect, Exit, type FileSystem } from "effect"
 import { CheckpointError, type IoError } from "../../WalError.ts"
-import { writeCheckpoint } from "../checkpoint/checkpointStore.ts"
 import { segmentsToDelete } from "../checkpoint/truncationPlan.ts"
 import { U64_MAX } from "../format/layout.ts"
 import { io, syncDirectory } from "../fs/durable.ts"
 import { formatValue } from "../schemaIssue.ts"
 import type { SegmentAppender } from "../segment/SegmentAppender.ts"
 import type { Command, QueuedFailure } from "./requests.ts"
-import type { WriterState } from "./writerLoop.ts"
 
 export interface CommandContext {
   readonly fs: FileSystem.FileSystem
-  readonly path: Path.Path
   readonly dir: string
-  readonly state: WriterState
-  readonly appender: SegmentAppender
+  /** The last sequence number known durable. */
+  readonly lastDurableSeq: () => bigint
+  readonly checkpoint: () => bigint
+  /** Makes `seq` the checkpoint, durably. */
+  readonly writeCheckpoint: (seq: bigint) => Effect.Effect<void, IoError>
+  readonly appender: Pick<SegmentAppender, "segments" | "dropSegments">
   /** The lowest sequence number a retention hold keeps, if any hold is open. */
   readonly retentionFloor: () => bigint | undefined
 }
@@ -68,8 +69,7 @@ export const checkpointBody = (
   seq: bigint
 ): Effect.Effect<void, CheckpointError | IoError> =>
   Effect.gen(function* () {
-    const { state } = context
-    const lastDurableSeq = state.lastDurableSeq
+    const lastDurableSeq = context.lastDurableSeq()
     if (seq > lastDurableSeq) {
       return yield* new CheckpointError({
         reason: "BeyondDurable",
@@ -77,16 +77,11 @@ export const checkpointBody = (
         limitSeq: lastDurableSeq
       })
     }
-    if (seq < state.checkpoint) {
-      return yield* new CheckpointError({
-        reason: "BelowCheckpoint",
-        requestedSeq: seq,
-        limitSeq: state.checkpoint
-      })
+    const current = context.checkpoint()
+    if (seq < current) {
+      return yield* new CheckpointError({ reason: "BelowCheckpoint", requestedSeq: seq, limitSeq: current })
     }
-    const timestampNanos = yield* Clock.currentTimeNanos
-    yield* writeCheckpoint(context.fs, context.path, context.dir, { sequence: seq, timestampNanos })
-    state.checkpoint = seq
+    yield* context.writeCheckpoint(seq)
   })
 
 export const truncateBody = (
@@ -94,7 +89,7 @@ export const truncateBody = (
   seq: bigint
 ): Effect.Effect<number, CheckpointError | IoError> =>
   Effect.gen(function* () {
-    const limitSeq = context.state.checkpoint + 1n
+    const limitSeq = context.checkpoint() + 1n
     if (seq > limitSeq) {
       return yield* new CheckpointError({ reason: "TruncateBeyondCheckpoint", requestedSeq: seq, limitSeq })
     }

@@ -14,31 +14,21 @@ import { makeCollector } from "./batchCollector.ts"
 import type { BatchWriter } from "./batchWriter.ts"
 import { reject, type WriterRequest } from "./requests.ts"
 
-export interface WriterState {
-  /** The sequence number the next staged event gets. */
-  nextSeq: bigint
-  /** The last sequence number known durable (the checkpoint if nothing was written since). */
-  lastDurableSeq: bigint
-  checkpoint: bigint
-  failure: IoError | undefined
-  shuttingDown: boolean
-}
-
 export interface WriterLoopOptions {
   readonly queue: Queue.Queue<WriterRequest, Cause.Done>
   readonly batchWriter: BatchWriter
   readonly batchMaxEvents: number
   readonly batchMaxWaitMillis: number
   readonly groupCommit: GroupCommit
-  readonly state: WriterState
-  readonly closedError: () => ClosedError
+  /** The WAL's lifecycle: after a failure every request is refused with its `closedError`. */
+  readonly lifecycle: { readonly failure: IoError | undefined; closedError(): ClosedError }
   /** Called with the size of every group taken from the queue, before it is written. */
   readonly onGroup?: ((requests: number) => void) | undefined
 }
 
 /** Runs until the queue is ended and drained. Never fails: every request is completed. */
 export const runWriterLoop = (options: WriterLoopOptions): Effect.Effect<void> => {
-  const { batchWriter, batchMaxEvents, state } = options
+  const { batchWriter, batchMaxEvents, lifecycle } = options
 
   const { flush, drain } = batchWriter
 
@@ -46,8 +36,8 @@ export const runWriterLoop = (options: WriterLoopOptions): Effect.Effect<void> =
     Effect.gen(function* () {
       options.onGroup?.(requests.length)
       for (const request of requests) {
-        if (state.failure !== undefined) {
-          reject(request, options.closedError())
+        if (lifecycle.failure !== undefined) {
+          reject(request, lifecycle.closedError())
           continue
         }
         switch (request._tag) {
@@ -56,7 +46,7 @@ export const runWriterLoop = (options: WriterLoopOptions): Effect.Effect<void> =
             if (batchWriter.size() >= batchMaxEvents) yield* flush
             break
           case "AppendMany":
-            for (let i = 0; i < request.events.length && state.failure === undefined; i++) {
+            for (let i = 0; i < request.events.length && lifecycle.failure === undefined; i++) {
               batchWriter.add(request, i, request.events[i] as (typeof request.events)[number])
               if (batchWriter.size() >= batchMaxEvents) yield* flush
             }
@@ -64,14 +54,14 @@ export const runWriterLoop = (options: WriterLoopOptions): Effect.Effect<void> =
           case "Command":
             yield* flush
             yield* drain
-            if (state.failure !== undefined) reject(request, options.closedError())
+            if (lifecycle.failure !== undefined) reject(request, lifecycle.closedError())
             else yield* request.run
         }
       }
       yield* flush
     }).pipe(
       // Last resort against a bug in this loop: no request may be left waiting forever.
-      Effect.onError(() => Effect.sync(() => rejectAll(requests, options.closedError())))
+      Effect.onError(() => Effect.sync(() => rejectAll(requests, lifecycle.closedError())))
     )
 
   return Effect.gen(function* () {

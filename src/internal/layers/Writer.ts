@@ -1,0 +1,148 @@
+/**
+ * The writer as a service: the bounded request queue, the single writer fiber consuming it, the
+ * batches in flight, and the live-tail feed of durable batches.
+ *
+ * Its finalizer is the WAL's drain: mark the lifecycle ShuttingDown, end the queue, let the fiber
+ * write and sync everything queued, then close the feed. It is registered after the fiber is
+ * forked and after the batches' scope is made, so it runs before either is interrupted.
+ */
+import { Cause, Context, Effect, Fiber, Layer, PubSub, Queue, Scope } from "effect"
+import { IoError } from "../../WalError.ts"
+import { DedupWindow } from "../dedup/DedupWindow.ts"
+import { type PublishedBatch, TAIL_BUFFER_BATCHES } from "../reader/liveTail.ts"
+import { makeBatchWriter } from "../writer/batchWriter.ts"
+import { NOT_TIMED, reject, type WriterRequest } from "../writer/requests.ts"
+import type { DurableBatch } from "../writer/settling.ts"
+import { runWriterLoop } from "../writer/writerLoop.ts"
+import { Lifecycle, type WalLifecycle } from "./Lifecycle.ts"
+import { Metrics } from "./Metrics.ts"
+import { SegmentStorage } from "./SegmentStorage.ts"
+import { WalDirectory } from "./WalDirectory.ts"
+
+export interface WriterShape {
+  readonly queue: Queue.Queue<WriterRequest, Cause.Done>
+  /** Every durable batch, for live tails; published only while someone is subscribed. */
+  readonly published: PubSub.PubSub<PublishedBatch>
+  /** Counts live-tail subscriptions (+1 / -1). */
+  readonly subscribed: (delta: 1 | -1) => void
+}
+
+/** @internal */
+export class Writer extends Context.Service<Writer, WriterShape>()("tidal-wal/Writer") {
+  static readonly layer = Layer.effect(
+    Writer,
+    Effect.gen(function* () {
+      const { config, dir } = yield* WalDirectory
+      const lifecycle = yield* Lifecycle
+      const metrics = yield* Metrics
+      const appender = yield* SegmentStorage
+      const dedup = yield* DedupWindow
+      const queue = yield* Queue.bounded<WriterRequest, Cause.Done>(config.queueCapacity)
+      const published = yield* PubSub.sliding<PublishedBatch>(TAIL_BUFFER_BATCHES)
+      let subscribers = 0
+      // Made before the drain finalizer is registered, so it is closed after the drain.
+      const batchScope = yield* Scope.fork(yield* Effect.scope)
+      const closeForWriting = closer(dir, lifecycle, queue)
+      const batchWriter = makeBatchWriter({
+        batchMaxEvents: config.batchMaxEvents,
+        appender,
+        dedup,
+        lifecycle,
+        scope: batchScope,
+        fail: closeForWriting,
+        onDurable: (batch: DurableBatch, eventsWritten, duplicates, syncMillis) => {
+          metrics.batchDurable(eventsWritten, duplicates, syncMillis)
+          if (eventsWritten === 0) return
+          lifecycle.markDurable(batch.firstSeq + BigInt(eventsWritten) - 1n)
+          metrics.segments(appender.segmentCount())
+          if (subscribers > 0) {
+            PubSub.publishUnsafe(published, { firstSeq: batch.firstSeq, records: batch.records.slice() })
+          }
+        },
+        onCompleted: (request, nowMillis) => {
+          if (request.startMillis !== NOT_TIMED) metrics.appendSettled(nowMillis - request.startMillis)
+        }
+      })
+      const loop = yield* Effect.forkScoped(
+        runWriterLoop({
+          queue,
+          batchWriter,
+          batchMaxEvents: config.batchMaxEvents,
+          batchMaxWaitMillis: config.batchMaxWaitMillis,
+          groupCommit: config.groupCommit,
+          lifecycle,
+          onGroup: () => metrics.queueDepth(Queue.sizeUnsafe(queue))
+        }).pipe(Effect.catchCause((cause) => writerDied(cause, dir, lifecycle, queue)))
+      )
+      yield* Effect.addFinalizer(() => drain(lifecycle, queue, loop, published))
+      return {
+        queue,
+        published,
+        subscribed: (delta) => {
+          subscribers += delta
+        }
+      }
+    })
+  )
+}
+
+// internals
+
+/** Closes the WAL for writing after a failed write or sync: the first failure is logged and ends the queue. */
+const closer =
+  (dir: string, lifecycle: WalLifecycle, queue: Queue.Queue<WriterRequest, Cause.Done>) =>
+  (error: IoError): Effect.Effect<void> =>
+    Effect.suspend(() => {
+      if (!lifecycle.fail(error)) return Effect.void
+      return Effect.logError(
+        `tidal-wal: closed for writing after a failed ${error.operation} of ${error.path}; reopen to recover`
+      ).pipe(
+        Effect.annotateLogs({ dir, file: error.path, operation: error.operation, error: error.message }),
+        Effect.andThen(Queue.end(queue))
+      )
+    })
+
+/**
+ * A defect in the writer (a bug, never bad input: events are captured and checked at the call)
+ * closes the WAL like a failed write: every queued and later call fails, none hangs.
+ */
+const writerDied = (
+  cause: Cause.Cause<never>,
+  dir: string,
+  lifecycle: WalLifecycle,
+  queue: Queue.Queue<WriterRequest, Cause.Done>
+): Effect.Effect<void> => {
+  if (Cause.hasInterruptsOnly(cause)) return Effect.failCause(cause)
+  lifecycle.fail(new IoError({ operation: "write", path: dir, cause: Cause.squash(cause) }))
+  return Effect.logError(`tidal-wal: the writer failed; closed for writing: ${Cause.pretty(cause)}`).pipe(
+    Effect.annotateLogs({ dir }),
+    Effect.andThen(Queue.end(queue)),
+    Effect.andThen(rejectQueued(lifecycle, queue))
+  )
+}
+
+const rejectQueued = (lifecycle: WalLifecycle, queue: Queue.Queue<WriterRequest, Cause.Done>) =>
+  Effect.flatMap(
+    Queue.clear(queue).pipe(Effect.orElseSucceed((): ReadonlyArray<WriterRequest> => [])),
+    (left) =>
+      Effect.sync(() => {
+        for (const request of left) reject(request, lifecycle.closedError())
+      })
+  )
+
+/** The drain on close: every queued append is written and synced before the writer stops. */
+const drain = (
+  lifecycle: WalLifecycle,
+  queue: Queue.Queue<WriterRequest, Cause.Done>,
+  loop: Fiber.Fiber<void>,
+  published: PubSub.PubSub<PublishedBatch>
+): Effect.Effect<void> =>
+  Effect.gen(function* () {
+    lifecycle.beginShutdown()
+    yield* Queue.end(queue)
+    yield* Fiber.await(loop)
+    // Only reachable if the writer died: whatever it left in the queue must not wait forever.
+    yield* rejectQueued(lifecycle, queue)
+    yield* PubSub.shutdown(published)
+    lifecycle.closed()
+  }).pipe(Effect.uninterruptible)

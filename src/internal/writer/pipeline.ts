@@ -1,0 +1,172 @@
+/**
+ * The in-flight pipeline: up to `MAX_BATCHES_IN_FLIGHT` staged batches on their way to disk.
+ *
+ * Writes go out strictly in order (each waits for the previous write to return), but a batch's
+ * sync may start while earlier syncs are still running — the disk then commits them together,
+ * which is how the WAL keeps up with a plain write+sync loop while the JS thread is busy with the
+ * appenders. Batches settle strictly in order, and a batch is acknowledged only if it and every
+ * batch before it synced: after a failed write or sync, no later batch is acknowledged, whatever
+ * its own sync said.
+ *
+ * Each batch's I/O runs on a fiber forked into the writer's scope, so none outlives the WAL.
+ */
+import { Cause, Deferred, Effect, Exit, type Scope } from "effect"
+import { IoError } from "../../WalError.ts"
+import type { SegmentAppender } from "../segment/SegmentAppender.ts"
+import { type SettleContext, settleDurable, settleFailed } from "./settling.ts"
+import type { Staging } from "./staging.ts"
+
+/** How many batches may be written and not yet synced at once (8 measured best of 2, 4, 8, 16 here). */
+export const MAX_BATCHES_IN_FLIGHT = 8
+
+/** A batch on its way to disk: written (in order), then synced; `exit` once its sync finished. */
+interface Flight {
+  readonly staging: Staging
+  exit: Exit.Exit<void, IoError> | undefined
+  syncMillis: number
+}
+
+export interface PipelineOptions {
+  readonly appender: Pick<SegmentAppender, "writeBatch">
+  /** The writer's scope: every batch's I/O fiber is forked into it. */
+  readonly scope: Scope.Scope
+  readonly settle: SettleContext
+  /** The WAL's failure, if it has failed: no write may start after one. */
+  readonly failure: () => IoError | undefined
+  /** Records a failed write or sync the moment it happens (the lifecycle's Open → Failed). */
+  readonly fail: (error: IoError) => Effect.Effect<void>
+}
+
+export interface Pipeline {
+  /** Puts a staged batch on its way: its write waits for the previous write, its sync does not. */
+  readonly launch: (staging: Staging) => Effect.Effect<void>
+  /** Waits until another batch may be launched. */
+  readonly awaitRoom: Effect.Effect<void>
+  /** Waits until no batch is in flight. */
+  readonly drain: Effect.Effect<void>
+  /** Whether `staging` is in flight (its buffer must not be reused). */
+  readonly holds: (staging: Staging) => boolean
+  /** The stagings in flight, oldest first. */
+  readonly inFlight: () => ReadonlyArray<Staging>
+  /** The oldest staging in flight. */
+  readonly oldest: () => Staging | undefined
+}
+
+export const makePipeline = (options: PipelineOptions): Pipeline => {
+  const flights: Array<Flight> = []
+  /** Completed when the last launched batch's write returned: the next write waits for it. */
+  let previousWrite: Deferred.Deferred<void> | undefined
+  /** The first failure met in order: it and every batch after it fail. */
+  let settledFailure: IoError | undefined
+  const room = makeSignal()
+
+  const launch = (staging: Staging): Effect.Effect<void> => {
+    const flight: Flight = { staging, exit: undefined, syncMillis: 0 }
+    flights.push(flight)
+    if (staging.written === 0) {
+      // Nothing to write (all duplicates): it still settles in order, behind the batches in flight.
+      flight.exit = Exit.void
+      return settleInOrder
+    }
+    const waitFor = previousWrite
+    const writeDone = Deferred.makeUnsafe<void>()
+    previousWrite = writeDone
+    return Effect.asVoid(
+      Effect.forkIn(flightIo(flight, waitFor, writeDone), options.scope, { startImmediately: true })
+    )
+  }
+
+  /** Write (after the previous write), then sync; records the outcome and settles what it can. */
+  const flightIo = (
+    flight: Flight,
+    waitFor: Deferred.Deferred<void> | undefined,
+    writeDone: Deferred.Deferred<void>
+  ) => {
+    const { staging } = flight
+    const lastSeq = staging.firstSeq + BigInt(staging.written - 1)
+    return Effect.gen(function* () {
+      if (waitFor !== undefined) yield* Deferred.await(waitFor)
+      const stop = options.failure()
+      if (stop !== undefined) return yield* Effect.fail(stop)
+      const sync = yield* options.appender.writeBatch(
+        staging.buffer.subarray(0, staging.sizeBytes),
+        staging.firstSeq,
+        lastSeq
+      )
+      Deferred.doneUnsafe(writeDone, Exit.void)
+      const syncStart = performance.now()
+      yield* sync
+      flight.syncMillis = performance.now() - syncStart
+    }).pipe(
+      Effect.tapError(options.fail),
+      Effect.withSpan(
+        "tidal-wal.batch",
+        { attributes: { "wal.first_seq": String(staging.firstSeq), "wal.events": staging.written } },
+        // A stack trace per batch costs more than the span; the span's name says where it is.
+        { captureStackTrace: false }
+      ),
+      Effect.ensuring(Effect.sync(() => Deferred.doneUnsafe(writeDone, Exit.void))),
+      Effect.exit,
+      Effect.flatMap((exit) => {
+        flight.exit = exit
+        return settleInOrder
+      })
+    )
+  }
+
+  /** Settles finished batches from the oldest on, stopping at the first still in flight. */
+  const settleInOrder: Effect.Effect<void> = Effect.suspend(() => {
+    const failedBefore = settledFailure
+    while (flights.length > 0) {
+      const head = flights[0] as Flight
+      if (head.exit === undefined) break
+      flights.shift()
+      if (settledFailure === undefined && head.exit._tag === "Failure")
+        settledFailure = asIoError(head.exit.cause)
+      if (settledFailure === undefined) settleDurable(head.staging, head.syncMillis, options.settle)
+      else settleFailed(head.staging, settledFailure, options.settle)
+    }
+    room.wake()
+    // A defect in a batch's I/O is a failure too: it closes the WAL like a failed sync.
+    return failedBefore === undefined && settledFailure !== undefined
+      ? options.fail(settledFailure)
+      : Effect.void
+  })
+
+  return {
+    launch,
+    awaitRoom: room.waitUntil(() => flights.length < MAX_BATCHES_IN_FLIGHT),
+    drain: room.waitUntil(() => flights.length === 0),
+    holds: (staging) => flights.some((flight) => flight.staging === staging),
+    inFlight: () => flights.map((flight) => flight.staging),
+    oldest: () => flights[0]?.staging
+  }
+}
+
+// internals
+
+/** A condition the writer fiber waits on, re-checked every time a batch settles. */
+const makeSignal = () => {
+  let waiter: Deferred.Deferred<void> | undefined
+  const waitUntil = (condition: () => boolean): Effect.Effect<void> =>
+    Effect.suspend(() => {
+      if (condition()) return Effect.void
+      const w = Deferred.makeUnsafe<void>()
+      waiter = w
+      return Effect.andThen(Deferred.await(w), waitUntil(condition))
+    })
+  const wake = (): void => {
+    const w = waiter
+    waiter = undefined
+    if (w !== undefined) Deferred.doneUnsafe(w, Exit.void)
+  }
+  return { waitUntil, wake }
+}
+
+/** The batch's IoError; a defect in the I/O path is reported as one too, never left unanswered. */
+const asIoError = (cause: Cause.Cause<IoError>): IoError => {
+  const error = Cause.findErrorOption(cause)
+  return error._tag === "Some"
+    ? error.value
+    : new IoError({ operation: "write", path: "(writer)", cause: Cause.squash(cause) })
+}
