@@ -40,5 +40,6 @@ export {
   UnsupportedVersionError,
   type WalError
 } from "./WalError.ts"
+export { AppendOutcome } from "./AppendOutcome.ts"
 export { type OpenError, WalHandle, type WalHandleShape } from "./WalHandle.ts"
 export * as WalReader from "./WalReader.ts"

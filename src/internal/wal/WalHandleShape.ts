@@ -4,6 +4,7 @@
  * both name it without importing each other.
  */
 import type { Effect, Scope, Stream } from "effect"
+import type { AppendOutcome } from "../../AppendOutcome.ts"
 import type { ReplayedEvent, SignalEvent } from "../../SignalEvent.ts"
 import type { CheckpointError, ClosedError, InvalidEventError, IoError } from "../../WalError.ts"
 import type { ReadError } from "../reader/logReader.ts"
@@ -44,6 +45,17 @@ export interface WalHandleShape {
   readonly appendAll: (
     events: Iterable<SignalEvent>
   ) => Effect.Effect<ReadonlyArray<bigint>, InvalidEventError | ClosedError | IoError>
+  /**
+   * `append`, with the answer as a type: `Written { seq }` once durable, or `Duplicate` when an
+   * identical event is inside the dedup window and nothing was written. Costs what `append` does.
+   */
+  readonly appendOutcome: (
+    event: SignalEvent
+  ) => Effect.Effect<AppendOutcome, InvalidEventError | ClosedError | IoError>
+  /** `appendAll`, with each answer as an `AppendOutcome`, in the order of `events`. */
+  readonly appendAllOutcomes: (
+    events: Iterable<SignalEvent>
+  ) => Effect.Effect<ReadonlyArray<AppendOutcome>, InvalidEventError | ClosedError | IoError>
   /**
    * Records that everything up to `seq` is materialized; replay after reopen starts after it.
    * A `seq` that is not a u64 bigint fails with `CheckpointError` "InvalidSequence" showing it.

@@ -6,6 +6,7 @@
  * as appends, so they run on the writer fiber in order with the writes before them.
  */
 import { Deferred, Effect, type FileSystem, type Path, Queue, Stream } from "effect"
+import { outcomeOfSeq } from "../../AppendOutcome.ts"
 import { captureSignalEvent } from "../../SignalEvent.ts"
 import type { ResolvedWalConfig } from "../../WalConfig.ts"
 import { type CheckpointError, type ClosedError, InvalidEventError, type IoError } from "../../WalError.ts"
@@ -52,8 +53,7 @@ export const makeHandle = (parts: HandleParts): WalHandleShape => {
     walId: parts.walId,
     replayed: parts.recovered.replayed,
     recovery: parts.recovered.report,
-    append: makeAppend(parts),
-    appendAll: makeAppendAll(parts),
+    ...appendMethods(parts),
     ...commandMethods(parts),
     holdRetention: (fromSeq) =>
       Effect.flatMap(checkSequenceNumber(fromSeq), (from) =>
@@ -67,6 +67,19 @@ export const makeHandle = (parts: HandleParts): WalHandleShape => {
 }
 
 // internals
+
+const appendMethods = (
+  parts: HandleParts
+): Pick<WalHandleShape, "append" | "appendAll" | "appendOutcome" | "appendAllOutcomes"> => {
+  const append = makeAppend(parts)
+  const appendAll = makeAppendAll(parts)
+  return {
+    append,
+    appendAll,
+    appendOutcome: (event) => Effect.map(append(event), outcomeOfSeq),
+    appendAllOutcomes: (events) => Effect.map(appendAll(events), (seqs) => seqs.map(outcomeOfSeq))
+  }
+}
 
 /** Queues `request` and waits on `await_`; a full queue waits for room (backpressure). */
 const submitter =
