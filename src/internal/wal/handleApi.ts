@@ -5,7 +5,17 @@
  * has failed, every method fails at once with `ClosedError`. Commands go through the same queue
  * as appends, so they run on the writer fiber in order with the writes before them.
  */
-import { Deferred, Effect, type FileSystem, type Path, Queue, Stream } from "effect"
+import {
+  Context,
+  Deferred,
+  Effect,
+  type Fiber,
+  type FileSystem,
+  type Path,
+  Queue,
+  Stream,
+  Tracer
+} from "effect"
 import { outcomeOfSeq } from "../../AppendOutcome.ts"
 import { captureSignalEvent } from "../../SignalEvent.ts"
 import type { ResolvedWalConfig } from "../../WalConfig.ts"
@@ -101,26 +111,31 @@ const makeAppend = ({ writer, lifecycle }: HandleParts): WalHandleShape["append"
     // the caller reusing its object can change what the writer encodes later.
     const captured = captureSignalEvent(event)
     if (captured instanceof InvalidEventError) return Effect.fail(captured)
-    // One primitive per call on the hot path: queueing and waiting both happen when the
-    // callback registers, and the writer resumes it directly (no suspend, no Deferred).
-    return Effect.callback<bigint, InvalidEventError | ClosedError | IoError>((resume) => {
-      if (!lifecycle.isOpen) return resume(Effect.fail(lifecycle.closedError()))
-      const request = appendOne(
-        captured,
-        appendCalls++ % LATENCY_SAMPLE_EVERY === 0 ? performance.now() : NOT_TIMED
-      )
-      request.resume = resume
-      if (Queue.offerUnsafe(writer.queue, request)) return
-      // The queue is full: wait for room (backpressure), then for the acknowledgement.
-      request.resume = undefined
-      resume(
-        Effect.flatMap(Queue.offer(writer.queue, request), (accepted) =>
-          accepted ? awaitCompletion(request) : Effect.fail(lifecycle.closedError())
+    // Two primitives per call on the hot path: one reads the caller's span (the batch's span
+    // links to it); in the other, queueing and waiting both happen when the callback registers,
+    // and the writer resumes it directly (no suspend, no Deferred).
+    return Effect.withFiber((fiber) =>
+      Effect.callback<bigint, InvalidEventError | ClosedError | IoError>((resume) => {
+        if (!lifecycle.isOpen) return resume(Effect.fail(lifecycle.closedError()))
+        const startMillis = appendCalls++ % LATENCY_SAMPLE_EVERY === 0 ? performance.now() : NOT_TIMED
+        const request = appendOne(captured, startMillis, callerSpanOf(fiber))
+        request.resume = resume
+        if (Queue.offerUnsafe(writer.queue, request)) return
+        // The queue is full: wait for room (backpressure), then for the acknowledgement.
+        request.resume = undefined
+        resume(
+          Effect.flatMap(Queue.offer(writer.queue, request), (accepted) =>
+            accepted ? awaitCompletion(request) : Effect.fail(lifecycle.closedError())
+          )
         )
-      )
-    })
+      })
+    )
   }
 }
+
+/** The caller's current span, if it has one: a lookup, no allocation. */
+const callerSpanOf = (fiber: Fiber.Fiber<unknown, unknown>): Tracer.AnySpan | undefined =>
+  Context.getOrUndefined(fiber.context, Tracer.ParentSpan)
 
 const makeAppendAll = (parts: HandleParts): WalHandleShape["appendAll"] => {
   const { lifecycle, config } = parts
@@ -129,8 +144,9 @@ const makeAppendAll = (parts: HandleParts): WalHandleShape["appendAll"] => {
     // Captured now, like `append`: the caller may reuse its array and its events at once.
     const captured = captureEvents(events)
     if (captured instanceof InvalidEventError) return Effect.fail(captured)
-    return Effect.suspend((): Effect.Effect<ReadonlyArray<bigint>, ClosedError | IoError> => {
+    return Effect.withFiber((fiber): Effect.Effect<ReadonlyArray<bigint>, ClosedError | IoError> => {
       if (!lifecycle.isOpen) return Effect.fail(lifecycle.closedError())
+      const callerSpan = callerSpanOf(fiber)
       // Chunks of at most batchMaxEvents: the queue's bound stays meaningful for large calls.
       const requests: Array<AppendMany> = []
       for (let start = 0; start < captured.length; start += config.batchMaxEvents) {
@@ -138,7 +154,7 @@ const makeAppendAll = (parts: HandleParts): WalHandleShape["appendAll"] => {
           captured.length <= config.batchMaxEvents
             ? captured
             : captured.slice(start, start + config.batchMaxEvents)
-        requests.push(appendMany(chunk))
+        requests.push(appendMany(chunk, callerSpan))
       }
       return Effect.forEach(requests, (request) => submit(request, Effect.void), { discard: true }).pipe(
         Effect.andThen(Effect.forEach(requests, (request) => awaitCompletion(request))),

@@ -101,7 +101,12 @@ export const makePipeline = (options: PipelineOptions): Pipeline => {
       Effect.tapError(options.fail),
       Effect.withSpan(
         "tidal-wal.batch",
-        { attributes: { "wal.first_seq": String(staging.firstSeq), "wal.events": staging.written } },
+        {
+          attributes: { "wal.first_seq": String(staging.firstSeq), "wal.events": staging.written },
+          // A batch serves many callers' traces: a trace of its own, linked to each caller's span.
+          root: true,
+          links: staging.callerSpans.map((span) => ({ span, attributes: {} }))
+        },
         // A stack trace per batch costs more than the span; the span's name says where it is.
         { captureStackTrace: false }
       ),

@@ -7,7 +7,7 @@
  * Completing twice is a no-op, which lets the writer's last-resort error path fail every request
  * it holds without tracking which ones already completed.
  */
-import { Effect, Exit } from "effect"
+import { Effect, Exit, type Tracer } from "effect"
 import type { SignalEvent } from "../../SignalEvent.ts"
 import type { ClosedError, IoError } from "../../WalError.ts"
 
@@ -38,6 +38,8 @@ export interface AppendOne extends Completion<bigint> {
   readonly event: SignalEvent
   /** `performance.now()` when the call was made, or `NOT_TIMED`: see `LATENCY_SAMPLE_EVERY`. */
   readonly startMillis: number
+  /** The caller's span, if it had one: the batch's span links to it. */
+  readonly callerSpan: Tracer.AnySpan | undefined
 }
 
 /**
@@ -53,6 +55,7 @@ export interface AppendMany extends Completion<ReadonlyArray<bigint>> {
   readonly _tag: "AppendMany"
   readonly events: ReadonlyArray<SignalEvent>
   readonly startMillis: number
+  readonly callerSpan: Tracer.AnySpan | undefined
   readonly seqs: Array<bigint>
   remaining: number
 }
@@ -66,18 +69,27 @@ export interface Command {
 
 export type WriterRequest = AppendOne | AppendMany | Command
 
-export const appendOne = (event: SignalEvent, startMillis: number): AppendOne => ({
+export const appendOne = (
+  event: SignalEvent,
+  startMillis: number,
+  callerSpan: Tracer.AnySpan | undefined
+): AppendOne => ({
   _tag: "AppendOne",
   event,
   startMillis,
+  callerSpan,
   exit: undefined,
   resume: undefined
 })
 
-export const appendMany = (events: ReadonlyArray<SignalEvent>): AppendMany => ({
+export const appendMany = (
+  events: ReadonlyArray<SignalEvent>,
+  callerSpan: Tracer.AnySpan | undefined
+): AppendMany => ({
   _tag: "AppendMany",
   events,
   startMillis: performance.now(),
+  callerSpan,
   seqs: new Array<bigint>(events.length),
   remaining: events.length,
   exit: undefined,

@@ -7,6 +7,7 @@
  * Nothing here does I/O or waits: a staged batch is bytes ready to write plus, per slot, the
  * outcome its caller will get once the batch settles.
  */
+import type { Tracer } from "effect"
 import type { SignalEvent } from "../../SignalEvent.ts"
 import type { DedupWindowShape } from "../dedup/DedupWindow.ts"
 import { dedupKeyInto, KEY_WORDS } from "../dedup/dedupKey.ts"
@@ -40,6 +41,8 @@ export interface Staging {
   firstSeq: bigint
   timestampNanos: bigint
   sizeBytes: number
+  /** The distinct spans of the callers with an event in the batch: its span links to each. */
+  readonly callerSpans: Array<Tracer.AnySpan>
 }
 
 export const makeStaging = (batchMaxEvents: number): Staging => {
@@ -58,7 +61,8 @@ export const makeStaging = (batchMaxEvents: number): Staging => {
     batchNumber: 0,
     firstSeq: 0n,
     timestampNanos: 0n,
-    sizeBytes: 0
+    sizeBytes: 0,
+    callerSpans: []
   }
 }
 
@@ -73,6 +77,11 @@ export const addToStaging = (
   staging.owners[slot] = owner
   staging.events[slot] = event
   staging.ownerIndexes[slot] = index
+  const span = owner.callerSpan
+  // The events of one appendAll sit together: comparing with the last span keeps this cheap.
+  if (span !== undefined && staging.callerSpans.at(-1) !== span && !staging.callerSpans.includes(span)) {
+    staging.callerSpans.push(span)
+  }
 }
 
 export interface StageContext {
@@ -146,5 +155,6 @@ export const forEachOwner = (
   }
   staging.owners.fill(undefined, 0, count)
   staging.events.fill(undefined, 0, count)
+  staging.callerSpans.length = 0
   staging.count = 0
 }
