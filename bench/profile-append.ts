@@ -4,7 +4,7 @@
  */
 import { NodeServices } from "@effect/platform-node"
 import { Effect, FileSystem } from "effect"
-import { measureThroughput } from "../src/internal/measure.ts"
+import { measureThroughput } from "../src/cli/measure.ts"
 
 const appenders = Number(process.argv[2] ?? 1000)
 const eventsPerCall = Number(process.argv[3] ?? 1)

@@ -5,9 +5,9 @@
  * first, so that it is measured in its steady state rather than in the previous case's wake.
  */
 import { Effect, type FileSystem, type Path } from "effect"
+import { measureThroughput, rawWriteSyncLoop, type ThroughputResult } from "../src/cli/measure.ts"
 import type { GroupCommit } from "../src/index.ts"
-import { measureThroughput, rawWriteSyncLoop, type ThroughputResult } from "../src/internal/measure.ts"
-import { type GcMeter, startGcMeter } from "./gc.ts"
+import { startUsageMeter, type Usage, type UsageMeter } from "./usage.ts"
 
 export interface ThroughputRow {
   readonly label: string
@@ -15,6 +15,12 @@ export interface ThroughputRow {
   readonly rawEventsPerSecond: number
   readonly ratio: number
   readonly gcShare: number
+  /**
+   * Whole-process and JS-thread CPU per acknowledged event, in microseconds. Approximate: the
+   * interval runs from the measurement's start to the WAL's shutdown (a few ms past its end).
+   */
+  readonly cpuMicrosPerEvent: number
+  readonly threadCpuMicrosPerEvent: number
 }
 
 export interface ThroughputCase {
@@ -49,7 +55,7 @@ export const runThroughput = (
     let n = 0
     for (const c of cases) {
       const dir = `${baseDir}/wal-${n++}`
-      let meter: GcMeter | undefined
+      let meter: UsageMeter | undefined
       const wal = yield* Effect.scoped(
         measureThroughput({
           config: { dir, groupCommit: c.groupCommit },
@@ -58,11 +64,12 @@ export const runThroughput = (
           warmupSeconds: WARMUP_SECONDS,
           seconds,
           onMeasureStart: () => {
-            meter = startGcMeter()
+            meter = startUsageMeter()
           }
         })
       )
-      const gcShare = meter?.stop() ?? 0
+      const usage: Usage | undefined = meter?.stop()
+      const ackedEvents = (wal.ackedPerSecond * (usage?.wallMillis ?? 0)) / 1000
       const batchEvents = Math.max(1, Math.round(wal.meanBatchEvents))
       const before = rawWriteSyncLoop(baseDir, batchEvents, seconds / 2)
       const after = rawWriteSyncLoop(baseDir, batchEvents, seconds / 2)
@@ -72,7 +79,9 @@ export const runThroughput = (
         wal,
         rawEventsPerSecond,
         ratio: wal.ackedPerSecond / rawEventsPerSecond,
-        gcShare
+        gcShare: usage?.gcShare ?? 0,
+        cpuMicrosPerEvent: (usage?.processCpuMicros ?? Number.NaN) / ackedEvents,
+        threadCpuMicrosPerEvent: (usage?.threadCpuMicros ?? Number.NaN) / ackedEvents
       })
       process.stderr.write(`  ${c.label}: ${(wal.ackedPerSecond / rawEventsPerSecond).toFixed(2)} of raw\n`)
     }

@@ -1,7 +1,8 @@
 /**
  * `tidal-wal dump DIR [--from SEQ] [--to SEQ] [--format ndjson|table]`: events in order, read
- * without the lock. NDJSON lines have exactly the SPEC shape, u64 values as decimal strings.
- * Output respects stdout's backpressure, so a large log streams in bounded memory.
+ * without the lock. NDJSON lines have a fixed shape (seq, entityId, signalType, weight,
+ * timestamp), u64 values as decimal strings. Output respects stdout's backpressure, so a large
+ * log streams in bounded memory.
  *
  * A dump that stops at damage must not look like a whole log: the events before the damage are
  * printed, then the damage is named on stderr and the exit status is 1. The reader fails the

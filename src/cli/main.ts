@@ -1,6 +1,6 @@
 /**
- * The `tidal-wal` command line (SPEC §5): the command tree and the exit codes — 0 fine, 1 a
- * problem found (or a WAL error), 2 a usage error. A user mistake gets one readable line on
+ * The `tidal-wal` command line (described in the README): the command tree and the exit codes —
+ * 0 fine, 1 a problem found (or a WAL error), 2 a usage error. A user mistake gets one readable line on
  * stderr, never a stack trace, and never help text on stdout: stdout carries only what the
  * command was asked for (or the help it was asked for with --help), so `dump … > out.ndjson`
  * cannot fill a file with help.
@@ -16,14 +16,20 @@ import { isWalError } from "../WalError.ts"
 import { runBench } from "./bench.ts"
 import { runDemo } from "./demo.ts"
 import { runDump } from "./dump.ts"
-import { ProblemFound, UsageError } from "./errors.ts"
+import { ProblemFound } from "./errors.ts"
 import { runInspect } from "./inspect.ts"
-import { errorLine, Output, StdoutClosed } from "./output.ts"
+import { INSPECT_SCHEMA_VERSION } from "./inspectReport.ts"
+import { errorLine, formatCount, Output, StdoutClosed } from "./output.ts"
+import { parseSequenceNumber, U64_MAX } from "./sequenceNumber.ts"
 import { runVerify } from "./verify.ts"
+import { packageVersion } from "./version.ts"
 
-const VERSION = "0.1.0"
 const PROGRAM = "tidal-wal"
 export const DEFAULT_DEMO_DIR = ".tidal-wal-demo"
+const DEFAULT_BENCH_WRITERS = 1000
+const DEFAULT_BENCH_SECONDS = 3
+const MAX_BENCH_WRITERS = 100_000
+const MAX_BENCH_SECONDS = 3600
 
 // An empty string would resolve to the current directory: a quoting slip (`verify "$DIR"` with DIR
 // unset) must not silently check, dump or overwrite whatever directory the shell happens to be in.
@@ -35,26 +41,57 @@ const dirArgument = Argument.String("dir").pipe(
   Argument.withDescription("the WAL directory")
 )
 
-const parseSeq = (flag: string, text: Option.Option<string>) =>
-  Effect.suspend(() => {
-    if (Option.isNone(text)) return Effect.succeed(undefined)
-    return /^\d{1,20}$/.test(text.value) && BigInt(text.value) <= 0xffff_ffff_ffff_ffffn
-      ? Effect.succeed(BigInt(text.value))
-      : Effect.fail(
-          new UsageError({
-            message: `--${flag} must be a sequence number (a u64), got "${text.value}"`,
-            command: "dump"
-          })
-        )
-  })
+/**
+ * A flag holding a sequence number: a decimal u64, parsed to a bigint (effect/cli's `Flag.Int` is
+ * a JavaScript number, exact only up to 2^53). Shown as an integer in --help; anything else is a
+ * usage error.
+ */
+const sequenceFlag = (name: string) =>
+  Flag.String(name).pipe(
+    Flag.filterMap(parseSequenceNumber, () => `a sequence number, an integer from 0 to ${U64_MAX}`),
+    Flag.withMetavar("integer")
+  )
 
-const inspect = Command.make("inspect", { dir: dirArgument }, ({ dir }) => runInspect(dir)).pipe(
-  Command.withDescription("Show segments, checkpoint, lock owner and totals (read-only, no lock)")
+/** A bench count: an integer in [1, max]. */
+const countFlag = (name: string, max: number) =>
+  Flag.Int(name).pipe(
+    Flag.filter(
+      (n) => n >= 1 && n <= max,
+      () => `an integer from 1 to ${formatCount(max)}`
+    )
+  )
+
+const inspect = Command.make(
+  "inspect",
+  {
+    dir: dirArgument,
+    format: Flag.Literals("format", ["text", "json"]).pipe(
+      Flag.withDescription("text for a person, or json for a script (default: text)"),
+      Flag.withDefault("text" as const)
+    )
+  },
+  ({ dir, format }) => runInspect(dir, format)
+).pipe(
+  Command.withShortDescription(
+    "Show segments, checkpoint, lock owner, totals and quarantine/ (read-only, no lock)"
+  ),
+  Command.withDescription(
+    [
+      "Show segments, checkpoint, lock owner, totals and what is in quarantine/ (read-only, no lock).",
+      "Exit 1, after the report, if damage is found.",
+      "",
+      `--format json prints one JSON document (schemaVersion ${INSPECT_SCHEMA_VERSION}): dir, segments, totals,`,
+      "checkpoint, lock, damage (null when clean) and quarantine. Sequence numbers and nanosecond",
+      "times are decimal strings: a u64 does not fit a JSON number exactly (JSON.parse and jq read",
+      "numbers as doubles, exact only up to 2^53). Byte and event counts are numbers; a value that",
+      "does not exist is null."
+    ].join("\n  ") // the formatter indents only a description's first line
+  )
 )
 
 const verify = Command.make("verify", { dir: dirArgument }, ({ dir }) => runVerify(dir)).pipe(
   Command.withDescription(
-    "Check every batch and checkpoint.meta; exit 1 with file, offset and reason of the first problem"
+    "Check every batch and checkpoint.meta and list quarantine/; exit 1 with file, offset and reason of the first problem"
   )
 )
 
@@ -62,19 +99,22 @@ const dump = Command.make(
   "dump",
   {
     dir: dirArgument,
-    from: Flag.String("from").pipe(Flag.withDescription("first sequence number"), Flag.optional),
-    to: Flag.String("to").pipe(Flag.withDescription("last sequence number (inclusive)"), Flag.optional),
+    from: sequenceFlag("from").pipe(
+      Flag.withDescription("first sequence number (default: 1)"),
+      Flag.withDefault(1n)
+    ),
+    to: sequenceFlag("to").pipe(
+      Flag.withDescription("last sequence number, inclusive (default: the last event)"),
+      Flag.optional
+    ),
     format: Flag.Literals("format", ["ndjson", "table"]).pipe(
-      Flag.withDescription("ndjson (one JSON object a line) or table"),
+      Flag.withDescription(
+        "ndjson (one JSON object a line; u64 values as decimal strings) or table (default: ndjson)"
+      ),
       Flag.withDefault("ndjson" as const)
     )
   },
-  ({ dir, from, to, format }) =>
-    Effect.gen(function* () {
-      const fromSeq = (yield* parseSeq("from", from)) ?? 1n
-      const toSeq = yield* parseSeq("to", to)
-      yield* runDump(dir, fromSeq, toSeq, format)
-    })
+  ({ dir, from, to, format }) => runDump(dir, from, Option.getOrUndefined(to), format)
 ).pipe(
   Command.withDescription(
     "Print events in order (read-only, no lock); exit 1 naming the damage if the log stops at one"
@@ -84,25 +124,26 @@ const dump = Command.make(
 const bench = Command.make(
   "bench",
   {
-    writers: Flag.Int("writers").pipe(Flag.withDescription("concurrent appenders"), Flag.withDefault(1000)),
-    seconds: Flag.Int("seconds").pipe(Flag.withDescription("seconds per measurement"), Flag.withDefault(3)),
+    writers: countFlag("writers", MAX_BENCH_WRITERS).pipe(
+      Flag.withDescription(`concurrent appenders (default: ${DEFAULT_BENCH_WRITERS})`),
+      Flag.withDefault(DEFAULT_BENCH_WRITERS)
+    ),
+    seconds: countFlag("seconds", MAX_BENCH_SECONDS).pipe(
+      Flag.withDescription(`seconds per measurement (default: ${DEFAULT_BENCH_SECONDS})`),
+      Flag.withDefault(DEFAULT_BENCH_SECONDS)
+    ),
     dir: Flag.String("dir").pipe(
       Flag.filter(nonEmpty, emptyDirMessage),
-      Flag.withDescription("parent of the scratch directory"),
+      Flag.withDescription("parent of the scratch directory (default: the system temp directory)"),
       Flag.optional
     )
   },
-  ({ writers, seconds, dir }) =>
-    Effect.gen(function* () {
-      if (writers < 1 || seconds < 1) {
-        return yield* new UsageError({
-          message: "--writers and --seconds must be at least 1",
-          command: "bench"
-        })
-      }
-      yield* runBench({ writers, seconds, dir: Option.getOrUndefined(dir) })
-    })
-).pipe(Command.withDescription("Throughput and ack latency beside the disk's raw write+sync loop"))
+  ({ writers, seconds, dir }) => runBench({ writers, seconds, dir: Option.getOrUndefined(dir) })
+).pipe(
+  Command.withDescription(
+    "Throughput and ack latency beside the disk's raw write+sync loop; progress on stderr when it is a terminal"
+  )
+)
 
 const demo = Command.make(
   "demo",
@@ -110,7 +151,7 @@ const demo = Command.make(
     dir: Argument.String("dir").pipe(
       Argument.filter(nonEmpty, emptyDirMessage),
       Argument.withDescription(
-        `a new or empty directory, or one demo made before (default ${DEFAULT_DEMO_DIR}); any other is refused`
+        `a new or empty directory, or one demo made before; any other is refused (default: ${DEFAULT_DEMO_DIR})`
       ),
       Argument.optional
     )
@@ -131,7 +172,8 @@ export const cli = Command.make(PROGRAM).pipe(
 export const runCli = (argv: ReadonlyArray<string>): Effect.Effect<number, never, Command.Environment> =>
   Effect.gen(function* () {
     const output = yield* Output
-    return yield* Command.runWith(cli, { version: VERSION })(argv).pipe(
+    return yield* packageVersion.pipe(
+      Effect.flatMap((version) => Command.runWith(cli, { version })(argv)),
       Effect.as(0),
       Effect.provideService(CliOutput.Presenter, presenter(output)),
       Effect.catch(exitCodeFor)
@@ -185,9 +227,6 @@ const exitCodeFor = (error: unknown): Effect.Effect<number> => {
   if (error instanceof StdoutClosed) {
     // The reader went away (`dump | head`): what Unix tools do is stop quietly.
     return error.code === "EPIPE" ? Effect.succeed(0) : report(1, error.message)
-  }
-  if (error instanceof UsageError) {
-    return Effect.as(usage([PROGRAM, error.command], [error.message]), 2)
   }
   // The presenter has already printed the parse errors, or that no command was given.
   if (error instanceof CliError.ShowHelp) return Effect.succeed(2)

@@ -4,8 +4,11 @@
  * the command quietly instead of crashing Node with an unhandled EPIPE, and tests can run the
  * whole command line in-process with the output captured.
  *
- * A progress line is drawn only when stdout is a terminal, so piped or captured output stays clean.
+ * A progress line is drawn on stderr, and only when stderr is a terminal: stdout carries only
+ * results (`bench > results.txt` still shows progress on the terminal), and piped or captured
+ * output stays clean.
  */
+import type { Writable } from "node:stream"
 import { Context, Data, Effect } from "effect"
 
 /** stdout can no longer be written: the reader closed the pipe (EPIPE) or the device failed. */
@@ -21,7 +24,12 @@ export interface Output {
   /** Writes to stderr; never fails, since there is nowhere left to report a failure. */
   readonly stderr: (text: string) => Effect.Effect<void>
   readonly stdoutIsTerminal: boolean
+  /** Whether progress lines are drawn (on stderr). */
+  readonly stderrIsTerminal: boolean
 }
+
+/** A stream the CLI writes to: the process's own, or (in tests) any writable, such as a pipe. */
+export type OutputStream = Writable & { readonly isTTY?: boolean }
 
 /** The process's own streams unless a caller (a test) provides another `Output`. */
 export const Output = Context.Reference<Output>("tidal-wal/cli/Output", {
@@ -32,7 +40,7 @@ export const Output = Context.Reference<Output>("tidal-wal/cli/Output", {
  * An `Output` over two Node streams. It listens for stream errors itself: without a listener, an
  * EPIPE on stdout is an uncaught exception that prints a stack trace.
  */
-export const streamOutput = (stdout: NodeJS.WriteStream, stderr: NodeJS.WriteStream): Output => {
+export const streamOutput = (stdout: OutputStream, stderr: OutputStream): Output => {
   let closed: StdoutClosed | undefined
   stdout.on("error", (error: NodeJS.ErrnoException) => {
     closed ??= new StdoutClosed({ code: error.code })
@@ -52,13 +60,14 @@ export const streamOutput = (stdout: NodeJS.WriteStream, stderr: NodeJS.WriteStr
       Effect.sync(() => {
         stderr.write(text)
       }),
-    stdoutIsTerminal: stdout.isTTY === true
+    stdoutIsTerminal: stdout.isTTY === true,
+    stderrIsTerminal: stderr.isTTY === true
   }
 }
 
 /** Resumes once the stream drains, or fails if it errors or closes meanwhile (then it never drains). */
 const awaitDrain = (
-  stream: NodeJS.WriteStream,
+  stream: OutputStream,
   closed: () => StdoutClosed | undefined,
   resume: (effect: Effect.Effect<void, StdoutClosed>) => void
 ): Effect.Effect<void> => {
@@ -85,14 +94,17 @@ export const line = (text = ""): Effect.Effect<void, StdoutClosed> =>
 export const errorLine = (text: string): Effect.Effect<void> =>
   Output.use((output) => output.stderr(`${text}\n`))
 
-/** Redraws one status line in place; a no-op when stdout is not a terminal. */
-export const progress = (text: string): Effect.Effect<void> => whenInteractive(`\r\x1b[2K${text}`)
+/** Carriage return, then erase the whole line (ANSI EL 2). */
+export const CLEAR_LINE = "\r\x1b[2K"
 
-export const clearProgress: Effect.Effect<void> = whenInteractive("\r\x1b[2K")
+/** Redraws one status line in place on stderr; a no-op when stderr is not a terminal. */
+export const progress = (text: string): Effect.Effect<void> => whenInteractive(`${CLEAR_LINE}${text}`)
+
+/** Erases the status line, so the next output starts on a clean line. */
+export const clearProgress: Effect.Effect<void> = whenInteractive(CLEAR_LINE)
 
 function whenInteractive(text: string): Effect.Effect<void> {
-  // A lost progress line is harmless; the next real line reports a closed stdout.
-  return Output.use((output) => (output.stdoutIsTerminal ? Effect.ignore(output.stdout(text)) : Effect.void))
+  return Output.use((output) => (output.stderrIsTerminal ? output.stderr(text) : Effect.void))
 }
 
 /** Formats a table with right-aligned numeric columns. */

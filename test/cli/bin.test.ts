@@ -1,142 +1,84 @@
 /**
- * SPEC §5 through the real bin, run as a child process: exit codes, the first problem's file,
- * offset and reason, NDJSON that parses back to the appended events, and inspect naming every
- * segment. `verify` must leave every byte as it was. (Finer points of the command line run
- * in-process, in the other files here; these check that the bin carries them end to end.)
+ * The one smoke test of the real `tidal-wal` bin in a child process; everything finer about the
+ * command line runs in-process in the other files here.
+ *
+ * It runs the bin from a package laid out as `npm pack` ships it — bin/, a freshly compiled dist/
+ * and package.json — in a temp directory, so it neither needs nor touches the checkout's own
+ * (gitignored) dist/. The source is left out, so the bin can only run the compiled code. The
+ * package.json there carries a version of its own, so `--version` shows that the version is read
+ * from the package, not written into the code, and found from dist/cli as it is from src/cli.
+ * Then a check of a torn log shows that the exit status and the message reach the shell: 1, file
+ * and offset on stderr, no stack trace.
  */
+import { fileURLToPath } from "node:url"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, FileSystem } from "effect"
-import { runBin as run } from "../support/cliRun.ts"
-import { buildLog, hashTree, segmentPaths } from "../support/logs.ts"
+import { Effect, FileSystem, Path } from "effect"
+import { type CliRun, runNode } from "../support/cliRun.ts"
+import { buildLog, segmentPaths } from "../support/logs.ts"
 import { nodeLayer, tempDir } from "../support/wal.ts"
 
+const packageRoot = fileURLToPath(new URL("../../", import.meta.url))
 const BATCH_BYTES = 64 + 5 * 21
 
-const logOf = Effect.gen(function* () {
-  const dir = yield* tempDir
-  const events = yield* buildLog(dir, 9, 5, { segmentMaxBytes: 3 * BATCH_BYTES })
-  return { dir, events }
-})
+/** A package directory as npm would install it, with `version` in its package.json. */
+const packedPackage = (version: string) =>
+  Effect.gen(function* () {
+    const fs = yield* FileSystem.FileSystem
+    const path = yield* Path.Path
+    const root = yield* fs.makeTempDirectoryScoped({ prefix: "tidal-wal-pack-" })
+    const from = (name: string) => path.join(packageRoot, name)
+    // Type-checking is `tsc --noEmit`'s job; this build only has to emit what ships.
+    const tsc = path.join(packageRoot, "node_modules", "typescript", "bin", "tsc")
+    const build = yield* runNode(
+      tsc,
+      "-p",
+      from("tsconfig.build.json"),
+      "--outDir",
+      path.join(root, "dist"),
+      "--noCheck"
+    )
+    assert.strictEqual(build.code, 0, `tsc: ${build.stdout}${build.stderr}`)
+    yield* fs.makeDirectory(path.join(root, "bin"))
+    yield* fs.copyFile(from("bin/tidal-wal.js"), path.join(root, "bin", "tidal-wal.js"))
+    const manifest: Record<string, unknown> = JSON.parse(yield* fs.readFileString(from("package.json")))
+    yield* fs.writeFileString(
+      path.join(root, "package.json"),
+      JSON.stringify({ ...manifest, version }, null, 2)
+    )
+    // The peers (effect, @effect/platform-node) are the checkout's, as a consumer's would be theirs.
+    yield* fs.symlink(from("node_modules"), path.join(root, "node_modules"))
+    return root
+  })
 
-describe("tidal-wal command line", () => {
-  it.live("verify exits 0 on a clean log and changes nothing", () =>
-    Effect.gen(function* () {
-      const { dir } = yield* logOf
-      const before = yield* hashTree(dir)
-      const result = yield* run("verify", dir)
-      assert.strictEqual(result.code, 0, result.stderr)
-      assert.match(result.stdout, /^ok: 3 segments, 9 batches, 45 events/)
-      assert.deepStrictEqual(yield* hashTree(dir), before)
-    }).pipe(Effect.scoped, Effect.provide(nodeLayer))
-  )
+const assertRan = (run: CliRun, code: number, label: string) =>
+  assert.strictEqual(run.code, code, `${label}: ${run.stdout}${run.stderr}`)
 
-  it.live("verify exits 1 on a torn tail and on mid-log corruption, naming file, offset and reason", () =>
-    Effect.gen(function* () {
-      const fs = yield* FileSystem.FileSystem
-      const torn = yield* logOf
-      const last = (yield* segmentPaths(torn.dir)).at(-1) ?? ""
-      const lastBytes = yield* fs.readFile(last)
-      yield* fs.writeFile(last, lastBytes.subarray(0, lastBytes.byteLength - 10))
-      const tornBefore = yield* hashTree(torn.dir)
-      const tornResult = yield* run("verify", torn.dir)
-      assert.strictEqual(tornResult.code, 1)
-      assert.include(tornResult.stderr, last)
-      assert.include(tornResult.stderr, `at byte ${2 * BATCH_BYTES}`)
-      assert.include(tornResult.stderr, "BatchPastEndOfFile")
-      assert.notInclude(tornResult.stderr, "    at ")
-      assert.deepStrictEqual(yield* hashTree(torn.dir), tornBefore)
+describe("the tidal-wal bin", () => {
+  it.live(
+    "from a packed layout: --version from its package.json, exit 1 and the damage on a torn log",
+    () =>
+      Effect.gen(function* () {
+        const fs = yield* FileSystem.FileSystem
+        const path = yield* Path.Path
+        const version = "0.1.0-smoke.7"
+        const root = yield* packedPackage(version)
+        const bin = path.join(root, "bin", "tidal-wal.js")
 
-      const corrupt = yield* logOf
-      const [first] = yield* segmentPaths(corrupt.dir)
-      const bytes = yield* fs.readFile(first ?? "")
-      bytes[BATCH_BYTES + 80] = (bytes[BATCH_BYTES + 80] ?? 0) ^ 0xff
-      yield* fs.writeFile(first ?? "", bytes)
-      const corruptBefore = yield* hashTree(corrupt.dir)
-      const corruptResult = yield* run("verify", corrupt.dir)
-      assert.strictEqual(corruptResult.code, 1)
-      assert.include(corruptResult.stderr, `${first} at byte ${BATCH_BYTES}: ChecksumMismatch`)
-      assert.deepStrictEqual(yield* hashTree(corrupt.dir), corruptBefore)
-    }).pipe(Effect.scoped, Effect.provide(nodeLayer))
-  )
+        const shown = yield* runNode(bin, "--version")
+        assertRan(shown, 0, "bin --version")
+        assert.strictEqual(shown.stdout.trim(), `tidal-wal v${version}`)
 
-  it.live("dump --format ndjson parses back to the appended events", () =>
-    Effect.gen(function* () {
-      const { dir, events } = yield* logOf
-      const result = yield* run("dump", dir)
-      assert.strictEqual(result.code, 0, result.stderr)
-      const lines = result.stdout.trim().split("\n")
-      assert.strictEqual(lines.length, 45)
-      lines.forEach((text, i) => {
-        const parsed = JSON.parse(text)
-        assert.deepStrictEqual(Object.keys(parsed), ["seq", "entityId", "signalType", "weight", "timestamp"])
-        const e = events[i]
-        assert.deepStrictEqual(parsed, {
-          seq: String(i + 1),
-          entityId: String(e?.entityId),
-          signalType: e?.signalType,
-          weight: Math.fround(e?.weight ?? 0),
-          timestamp: String(e?.timestamp)
-        })
-      })
-      const ranged = yield* run("dump", dir, "--from", "7", "--to", "9", "--format", "ndjson")
-      assert.deepStrictEqual(
-        ranged.stdout
-          .trim()
-          .split("\n")
-          .map((l) => JSON.parse(l).seq),
-        ["7", "8", "9"]
-      )
-    }).pipe(Effect.scoped, Effect.provide(nodeLayer))
-  )
-
-  it.live("inspect names every segment, the checkpoint and the lock", () =>
-    Effect.gen(function* () {
-      const { dir } = yield* logOf
-      const result = yield* run("inspect", dir)
-      assert.strictEqual(result.code, 0, result.stderr)
-      for (const segment of yield* segmentPaths(dir))
-        assert.include(result.stdout, segment.split("/").at(-1) ?? "")
-      assert.include(result.stdout, "checkpoint: none (0)")
-      assert.include(result.stdout, "lock: free")
-      assert.include(result.stdout, "totals: 3 segments")
-    }).pipe(Effect.scoped, Effect.provide(nodeLayer))
-  )
-
-  it.live("usage errors exit 2 with a message on stderr and nothing on stdout", () =>
-    Effect.gen(function* () {
-      const { dir } = yield* logOf
-      const missing = yield* run("dump")
-      assert.strictEqual(missing.code, 2)
-      assert.include(missing.stderr, "Missing required argument")
-      assert.strictEqual(missing.stdout, "")
-      const unknown = yield* run("frobnicate")
-      assert.strictEqual(unknown.code, 2)
-      assert.strictEqual(unknown.stdout, "")
-      const badSeq = yield* run("dump", dir, "--from", "-3")
-      assert.strictEqual(badSeq.code, 2)
-      assert.include(badSeq.stderr, "--from must be a sequence number")
-      assert.strictEqual(badSeq.stdout, "")
-      const badFormat = yield* run("dump", dir, "--format", "xml")
-      assert.strictEqual(badFormat.code, 2)
-      assert.strictEqual(badFormat.stdout, "")
-      const help = yield* run("verify", "--help")
-      assert.strictEqual(help.code, 0)
-      assert.include(help.stdout, "verify")
-    }).pipe(Effect.scoped, Effect.provide(nodeLayer))
-  )
-
-  it.live("dump exits 1 on a torn tail after printing the events before it", () =>
-    Effect.gen(function* () {
-      const fs = yield* FileSystem.FileSystem
-      const { dir } = yield* logOf
-      const last = (yield* segmentPaths(dir)).at(-1) ?? ""
-      const lastBytes = yield* fs.readFile(last)
-      yield* fs.writeFile(last, lastBytes.subarray(0, lastBytes.byteLength - 10))
-      const result = yield* run("dump", dir)
-      assert.strictEqual(result.code, 1)
-      assert.strictEqual(result.stdout.trim().split("\n").length, 40)
-      assert.include(result.stderr, `${last} at byte ${2 * BATCH_BYTES}`)
-      assert.notInclude(result.stderr, "    at ")
-    }).pipe(Effect.scoped, Effect.provide(nodeLayer))
+        const dir = yield* tempDir
+        yield* buildLog(dir, 9, 5, { segmentMaxBytes: 3 * BATCH_BYTES })
+        const last = (yield* segmentPaths(dir)).at(-1) ?? ""
+        const bytes = yield* fs.readFile(last)
+        yield* fs.writeFile(last, bytes.subarray(0, bytes.byteLength - 10))
+        const torn = yield* runNode(bin, "verify", dir)
+        assertRan(torn, 1, "bin verify")
+        assert.strictEqual(torn.stdout, "")
+        assert.include(torn.stderr, `${last} at byte ${2 * BATCH_BYTES}: BatchPastEndOfFile`)
+        assert.notInclude(torn.stderr, "    at ")
+      }).pipe(Effect.scoped, Effect.provide(nodeLayer)),
+    60_000
   )
 })

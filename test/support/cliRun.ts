@@ -1,18 +1,15 @@
 /**
- * Runs the `tidal-wal` command line for tests. `runInProcess` calls `runCli` with stdout and stderr
- * captured: no Node start-up per run, so usage tests stay fast. `runBin` spawns the real bin, for
- * what only a real process shows: its exit status end to end. `spawnBin` hands back the child
- * itself, for tests that play the reader on the other end of the pipe (EPIPE).
+ * Runs the `tidal-wal` command line for tests, in this process: `runCli` with stdout and stderr
+ * captured (`runInProcess`), or written to streams a test provides (`runWithOutput`), such as a
+ * real pipe whose reader goes away. No Node start-up per run, so these tests stay fast.
+ * `runNode` spawns a script on the test's Node, for the one smoke test of the real bin.
  */
-import { type ChildProcessByStdio, execFile, spawn } from "node:child_process"
+import { execFile } from "node:child_process"
 import { Console as NodeConsole } from "node:console"
-import { type Readable, Writable } from "node:stream"
-import { fileURLToPath } from "node:url"
+import { Writable } from "node:stream"
 import { Console, Effect } from "effect"
 import { runCli } from "../../src/cli/main.ts"
 import { Output } from "../../src/cli/output.ts"
-
-export const binPath = fileURLToPath(new URL("../../bin/tidal-wal.js", import.meta.url))
 
 export interface CliRun {
   readonly code: number
@@ -20,12 +17,21 @@ export interface CliRun {
   readonly stderr: string
 }
 
+/** Whether the captured streams claim to be terminals (then progress lines are drawn on stderr). */
+export interface CaptureOptions {
+  readonly stdoutIsTerminal?: boolean
+  readonly stderrIsTerminal?: boolean
+}
+
+/** The command line in this process with its output captured; needs the Node services (`nodeLayer`). */
+export const runInProcess = (...args: ReadonlyArray<string>) => runCaptured({}, ...args)
+
 /**
- * The command line in this process; needs the Node services (`nodeLayer`). Both ways it could
- * print are captured: the `Output` service, and Effect's `Console`, which effect/cli's own
- * presenter writes to — so help leaking onto stdout shows up here as it would in a shell.
+ * As `runInProcess`, with the terminal flags given. Both ways the CLI could print are captured:
+ * the `Output` service, and Effect's `Console`, which effect/cli's own presenter writes to — so
+ * help leaking onto stdout shows up here as it would in a shell.
  */
-export const runInProcess = (...args: ReadonlyArray<string>) =>
+export const runCaptured = (options: CaptureOptions, ...args: ReadonlyArray<string>) =>
   Effect.gen(function* () {
     let stdout = ""
     let stderr = ""
@@ -38,17 +44,20 @@ export const runInProcess = (...args: ReadonlyArray<string>) =>
     const captured: Output = {
       stdout: (text) => Effect.sync(() => toStdout(text)),
       stderr: (text) => Effect.sync(() => toStderr(text)),
-      stdoutIsTerminal: false
+      stdoutIsTerminal: options.stdoutIsTerminal ?? false,
+      stderrIsTerminal: options.stderrIsTerminal ?? false
     }
     const console = new NodeConsole({ stdout: textSink(toStdout), stderr: textSink(toStderr) })
-    const code = yield* runCli(args).pipe(
-      Effect.provideService(Output, captured),
-      Effect.provideService(Console.Console, console)
-    )
+    const code = yield* runWithOutput(captured, args).pipe(Effect.provideService(Console.Console, console))
     return { code, stdout, stderr } satisfies CliRun
   })
 
-const textSink = (append: (text: string) => void) =>
+/** The command line in this process, writing through `output`; returns the exit code. */
+export const runWithOutput = (output: Output, args: ReadonlyArray<string>) =>
+  runCli(args).pipe(Effect.provideService(Output, output))
+
+/** A writable that hands every chunk to `append` as text. */
+export const textSink = (append: (text: string) => void) =>
   new Writable({
     write(chunk: Buffer | string, _encoding, done) {
       append(String(chunk))
@@ -56,20 +65,17 @@ const textSink = (append: (text: string) => void) =>
     }
   })
 
-/** The real bin in a child process on the test's Node, run to completion. */
-export const runBin = (...args: ReadonlyArray<string>) =>
+/** `script` with `args` in a child process on the test's Node, run to completion. */
+export const runNode = (script: string, ...args: ReadonlyArray<string>) =>
   Effect.callback<CliRun>((resume) => {
-    execFile(
+    const child = execFile(
       process.execPath,
-      [binPath, ...args],
+      [script, ...args],
       { maxBuffer: 64 * 1024 * 1024 },
       (error, stdout, stderr) => {
         const code = error === null ? 0 : typeof error.code === "number" ? error.code : -1
         resume(Effect.succeed({ code, stdout, stderr }))
       }
     )
+    return Effect.sync(() => child.kill("SIGKILL"))
   })
-
-/** The real bin with stdout and stderr as pipes the test reads (or closes). */
-export const spawnBin = (args: ReadonlyArray<string>): ChildProcessByStdio<null, Readable, Readable> =>
-  spawn(process.execPath, [binPath, ...args], { stdio: ["ignore", "pipe", "pipe"] })

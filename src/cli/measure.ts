@@ -1,5 +1,7 @@
 /**
- * Throughput and latency measurement, shared by `npm run bench` and `tidal-wal bench`.
+ * Throughput and latency measurement, shared by `npm run bench` and `tidal-wal bench`. It lives
+ * beside the command line rather than in the library: it is bench code, which no module of the
+ * library imports.
  *
  * Every WAL figure is taken beside the disk's own limit, measured in the same run on the same
  * directory: a plain loop that writes a prepared batch and syncs it. Results are reported as
@@ -8,11 +10,11 @@
 import { closeSync, fsyncSync, openSync, unlinkSync, writeSync } from "node:fs"
 import { join } from "node:path"
 import { Clock, Duration, Effect, type FileSystem, type Path, type Scope } from "effect"
+import { batchSizeBytes } from "../internal/format/batchCodec.ts"
 import type { SignalEvent } from "../SignalEvent.ts"
 import type { WalConfigInput } from "../WalConfig.ts"
 import type { OpenError } from "../WalHandle.ts"
 import { WalHandle } from "../WalHandle.ts"
-import { batchSizeBytes } from "./format/batchCodec.ts"
 
 export interface RawLoopResult {
   readonly eventsPerSecond: number
@@ -60,7 +62,17 @@ export interface ThroughputOptions {
   readonly seconds: number
   /** Called as the measured interval starts, after the warm-up. */
   readonly onMeasureStart?: (() => void) | undefined
-  readonly onProgress?: ((acked: number) => Effect.Effect<void>) | undefined
+  /**
+   * Called about every `progressIntervalMillis` of the measured interval (not per call: the
+   * appenders' loop is what is measured) with what is acknowledged so far.
+   */
+  readonly onProgress?: ((progress: ThroughputProgress) => Effect.Effect<void>) | undefined
+  readonly progressIntervalMillis?: number | undefined
+}
+
+export interface ThroughputProgress {
+  readonly acked: number
+  readonly elapsedMillis: number
 }
 
 /**
@@ -72,32 +84,8 @@ export const measureThroughput = (
 ): Effect.Effect<ThroughputResult, OpenError, FileSystem.FileSystem | Path.Path | Scope.Scope> =>
   Effect.gen(function* () {
     const [wal] = yield* WalHandle.open(options.config)
-    const latencies = new Float64Array(1 << 22)
-    let latencyCount = 0
-    let acked = 0
-    let counter = 0
-    const base = yield* Clock.currentTimeNanos
-    const nextEvent = (): SignalEvent => {
-      const i = counter++
-      return { entityId: BigInt(i), signalType: i & 3, weight: 1, timestamp: base + BigInt(i) }
-    }
-    let measuring = false
-    const record = (startMillis: number, n: number) => {
-      if (!measuring) return
-      if (latencyCount < latencies.length) latencies[latencyCount++] = performance.now() - startMillis
-      acked += n
-    }
-    const one = Effect.suspend(() => {
-      const startMillis = performance.now()
-      return Effect.map(wal.append(nextEvent()), () => record(startMillis, 1))
-    })
-    const many = Effect.suspend(() => {
-      const startMillis = performance.now()
-      const events = Array.from({ length: options.eventsPerCall }, nextEvent)
-      return Effect.map(wal.appendAll(events), () => record(startMillis, options.eventsPerCall))
-    })
-    const call = options.eventsPerCall === 1 ? one : many
-    const progress = options.onProgress
+    const recorder = makeRecorder()
+    const call = appendCall(wal, options.eventsPerCall, yield* Clock.currentTimeNanos, recorder)
 
     // The appenders loop on a flag, not on a clock read per call: their loop is part of what is
     // measured, and should cost what a caller's loop costs.
@@ -112,22 +100,16 @@ export const measureThroughput = (
       interval.batchesBefore = yield* batchCount
       options.onMeasureStart?.()
       interval.startMillis = performance.now()
-      measuring = true
-      yield* Effect.sleep(Duration.seconds(options.seconds))
+      recorder.start()
+      yield* measuredInterval(options, recorder.acked, interval.startMillis)
       running = false
     })
     const appenders = Effect.forEach(
       Array.from({ length: options.appenders }, (_, i) => i),
-      (i) =>
+      () =>
         Effect.whileLoop({
           while: () => running,
-          body: () =>
-            i === 0 && progress !== undefined
-              ? Effect.andThen(
-                  call,
-                  Effect.suspend(() => (acked % 1000 < options.eventsPerCall ? progress(acked) : Effect.void))
-                )
-              : call,
+          body: () => call,
           step: () => {}
         }),
       { concurrency: "unbounded", discard: true }
@@ -140,15 +122,92 @@ export const measureThroughput = (
     const written = Number((yield* wal.nextSeq) - interval.startSeq)
     const batches = (yield* batchCount) - interval.batchesBefore
     yield* wal.shutdown
-    const sorted = latencies.subarray(0, latencyCount).sort()
+    const sorted = recorder.sortedLatencies()
     return {
-      ackedPerSecond: acked / elapsedSeconds,
+      ackedPerSecond: recorder.acked() / elapsedSeconds,
       batchesPerSecond: batches / elapsedSeconds,
       meanBatchEvents: batches === 0 ? 0 : written / batches,
       latencyP50Millis: percentile(sorted, 0.5),
       latencyP99Millis: percentile(sorted, 0.99)
     }
   })
+
+/** Ack latencies and the acknowledged count, recorded only once the measured interval starts. */
+const makeRecorder = () => {
+  const latencies = new Float64Array(1 << 22)
+  let latencyCount = 0
+  let acked = 0
+  let measuring = false
+  return {
+    start: () => {
+      measuring = true
+    },
+    record: (startMillis: number, n: number) => {
+      if (!measuring) return
+      if (latencyCount < latencies.length) latencies[latencyCount++] = performance.now() - startMillis
+      acked += n
+    },
+    acked: () => acked,
+    sortedLatencies: () => latencies.subarray(0, latencyCount).sort()
+  }
+}
+
+/** What an appender calls: the two append methods of an open WAL. */
+interface Appender<E> {
+  readonly append: (event: SignalEvent) => Effect.Effect<unknown, E>
+  readonly appendAll: (events: ReadonlyArray<SignalEvent>) => Effect.Effect<unknown, E>
+}
+
+/** One appender's call: `append` of one fresh event, or `appendAll` of `eventsPerCall`. */
+const appendCall = <E>(
+  wal: Appender<E>,
+  eventsPerCall: number,
+  baseNanos: bigint,
+  recorder: ReturnType<typeof makeRecorder>
+): Effect.Effect<void, E> => {
+  let counter = 0
+  const nextEvent = (): SignalEvent => {
+    const i = counter++
+    return { entityId: BigInt(i), signalType: i & 3, weight: 1, timestamp: baseNanos + BigInt(i) }
+  }
+  if (eventsPerCall === 1) {
+    return Effect.suspend(() => {
+      const startMillis = performance.now()
+      return Effect.map(wal.append(nextEvent()), () => recorder.record(startMillis, 1))
+    })
+  }
+  return Effect.suspend(() => {
+    const startMillis = performance.now()
+    const events = Array.from({ length: eventsPerCall }, nextEvent)
+    return Effect.map(wal.appendAll(events), () => recorder.record(startMillis, eventsPerCall))
+  })
+}
+
+/**
+ * Waits out the measured `seconds`. With `onProgress`, it wakes every `progressIntervalMillis` to
+ * report, against a deadline, so the reports do not stretch the interval.
+ */
+const measuredInterval = (
+  options: ThroughputOptions,
+  acked: () => number,
+  startMillis: number
+): Effect.Effect<void> => {
+  const report = options.onProgress
+  if (report === undefined) return Effect.sleep(Duration.seconds(options.seconds))
+  const intervalMillis = options.progressIntervalMillis ?? 250
+  const deadlineMillis = startMillis + options.seconds * 1000
+  const tick: Effect.Effect<void> = Effect.suspend(() => {
+    const remainingMillis = deadlineMillis - performance.now()
+    if (remainingMillis <= 0) return Effect.void
+    return Effect.sleep(Duration.millis(Math.min(intervalMillis, remainingMillis))).pipe(
+      Effect.andThen(
+        Effect.suspend(() => report({ acked: acked(), elapsedMillis: performance.now() - startMillis }))
+      ),
+      Effect.andThen(tick)
+    )
+  })
+  return tick
+}
 
 const percentile = (sorted: Float64Array, q: number): number =>
   sorted.length === 0 ? 0 : (sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0)
