@@ -6,7 +6,10 @@
  * write and sync everything queued, then close the feed. It is registered after the fiber is
  * forked and after the batches' scope is made, so it runs before either is interrupted.
  */
-import { Cause, Context, Effect, Fiber, Layer, PubSub, Queue, Scope } from "effect"
+import { Cause, Context, Duration, Effect, Fiber, Layer, PubSub, Queue, Scope } from "effect"
+import type { GroupCommitWindow } from "../../GroupCommit.ts"
+import * as GroupCommit from "../../GroupCommit.ts"
+import type { ResolvedWalConfig } from "../../WalConfig.ts"
 import { IoError } from "../../WalError.ts"
 import { DedupWindow } from "../dedup/DedupWindow.ts"
 import { type PublishedBatch, TAIL_BUFFER_BATCHES } from "../reader/liveTail.ts"
@@ -68,8 +71,7 @@ export class Writer extends Context.Service<Writer, WriterShape>()("tidal-wal/Wr
           queue,
           batchWriter,
           batchMaxEvents: config.batchMaxEvents,
-          batchMaxWaitMillis: config.batchMaxWaitMillis,
-          groupCommit: config.groupCommit,
+          window: groupCommitWindow(config),
           lifecycle,
           onGroup: () => metrics.queueDepth(Queue.sizeUnsafe(queue))
         }).pipe(Effect.catchCause((cause) => writerDied(cause, dir, lifecycle, queue)))
@@ -87,6 +89,10 @@ export class Writer extends Context.Service<Writer, WriterShape>()("tidal-wal/Wr
 }
 
 // internals
+
+/** The config's group-commit policy as the collector's window. */
+const groupCommitWindow = (config: ResolvedWalConfig): GroupCommitWindow | "eager" =>
+  config.groupCommit === "eager" ? "eager" : GroupCommit.window(Duration.millis(config.batchMaxWaitMillis))
 
 /** Closes the WAL for writing after a failed write or sync: the first failure is logged and ends the queue. */
 const closer =

@@ -1,8 +1,9 @@
 /**
- * Forms the writer's groups (SPEC §3 "Append and group commit"): the first waiting request plus
+ * Forms the writer's groups (docs/FORMAT.md "Group commit"): the first waiting request plus
  * whatever arrives until the group holds `batchMaxEvents` events, or the window has passed since
- * the first one, whichever comes first. The window is an Effect `Schedule`
- * (`Schedule.spaced(batchMaxWait)`): each group that has to wait asks it for the delay.
+ * the first one, whichever comes first. The window is an Effect `Schedule` (GroupCommit.ts):
+ * each group that has to wait steps it with its size and the previous group's, and waits the
+ * delay it answers; once it ends, groups go at once.
  *
  * Everything already queued is taken at once; the whole batches in it form the group, and what is
  * left over starts the next group, whose window starts then — so under load no timer is ever
@@ -11,14 +12,14 @@
  * waits.
  */
 import { type Cause, Clock, Duration, Effect, Option, Queue, Schedule } from "effect"
-import type { GroupCommit } from "../../WalConfig.ts"
+import type { GroupCommitInput, GroupCommitWindow } from "../../GroupCommit.ts"
 import type { WriterRequest } from "./requests.ts"
 
 export interface CollectorOptions {
   readonly queue: Queue.Queue<WriterRequest, Cause.Done>
   readonly batchMaxEvents: number
-  readonly batchMaxWaitMillis: number
-  readonly groupCommit: GroupCommit
+  /** The window; `"eager"` takes whatever is waiting and never waits. */
+  readonly window: GroupCommitWindow | "eager"
 }
 
 /** Succeeds with the next group, or `undefined` once the queue has ended and is empty. */
@@ -27,12 +28,8 @@ export const makeCollector = (
 ): Effect.Effect<Effect.Effect<ReadonlyArray<WriterRequest> | undefined>> =>
   Effect.gen(function* () {
     const { queue, batchMaxEvents } = options
-    const windowStep = yield* Schedule.toStep(Schedule.spaced(Duration.millis(options.batchMaxWaitMillis)))
-    const windowMillis = (nowMillis: number) =>
-      windowStep(nowMillis, undefined).pipe(
-        Effect.map(([, delay]) => Duration.toMillis(delay)),
-        Effect.orElseSucceed(() => 0)
-      )
+    const windowMillis = yield* makeWindowStep(options)
+    let previousGroupEvents = 0
 
     const takeWaiting = Queue.takeBetween(queue, 1, Number.MAX_SAFE_INTEGER)
     /** Requests taken but not yet grouped: the start of the next group. */
@@ -53,11 +50,16 @@ export const makeCollector = (
         if (taken === undefined) return undefined
         group = [...taken]
       }
-      if (options.groupCommit === "eager") return group
       let events = countEvents(group)
+      if (windowMillis === undefined) return group
       if (events >= batchMaxEvents) return cut(group)
       const startMillis = yield* Clock.currentTimeMillis
-      const deadlineMillis = startMillis + (yield* windowMillis(startMillis))
+      const waitMillis = yield* windowMillis(startMillis, {
+        groupEvents: events,
+        previousGroupEvents,
+        batchMaxEvents
+      })
+      const deadlineMillis = startMillis + waitMillis
       while (events < batchMaxEvents) {
         const remainingMillis = deadlineMillis - (yield* Clock.currentTimeMillis)
         if (remainingMillis <= 0) break
@@ -70,8 +72,32 @@ export const makeCollector = (
         group.push(...more.value)
         events = countEvents(group)
       }
+      previousGroupEvents = Math.min(events, batchMaxEvents)
       return events >= batchMaxEvents ? cut(group) : group
     })
+  })
+
+/**
+ * The window's step as milliseconds to wait, or `undefined` for eager. Once the schedule ends
+ * (or fails), every later group waits 0.
+ */
+const makeWindowStep = (options: CollectorOptions) =>
+  Effect.gen(function* () {
+    if (options.window === "eager") return undefined
+    const step = yield* Schedule.toStep(options.window)
+    let ended = false
+    return (nowMillis: number, input: GroupCommitInput): Effect.Effect<number> =>
+      ended
+        ? Effect.succeed(0)
+        : step(nowMillis, input).pipe(
+            Effect.map(([, delay]) => Duration.toMillis(delay)),
+            Effect.catchCause(() =>
+              Effect.sync(() => {
+                ended = true
+                return 0
+              })
+            )
+          )
   })
 
 // internals

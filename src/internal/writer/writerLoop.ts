@@ -8,7 +8,7 @@
  * no caller is left waiting.
  */
 import { type Cause, Effect, type Queue } from "effect"
-import type { GroupCommit } from "../../WalConfig.ts"
+import type { GroupCommitWindow } from "../../GroupCommit.ts"
 import type { ClosedError, IoError } from "../../WalError.ts"
 import { makeCollector } from "./batchCollector.ts"
 import type { BatchWriter } from "./batchWriter.ts"
@@ -18,8 +18,8 @@ export interface WriterLoopOptions {
   readonly queue: Queue.Queue<WriterRequest, Cause.Done>
   readonly batchWriter: BatchWriter
   readonly batchMaxEvents: number
-  readonly batchMaxWaitMillis: number
-  readonly groupCommit: GroupCommit
+  /** The group-commit window, or `"eager"`. */
+  readonly window: GroupCommitWindow | "eager"
   /** The WAL's lifecycle: after a failure every request is refused with its `closedError`. */
   readonly lifecycle: { readonly failure: IoError | undefined; closedError(): ClosedError }
   /** Called with the size of every group taken from the queue, before it is written. */

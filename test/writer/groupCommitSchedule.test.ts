@@ -1,0 +1,81 @@
+/**
+ * The group-commit window is a real `Schedule` the collector consults: the delay it answers is
+ * the wait, its input is the group's size and the previous group's, and once it ends groups go at
+ * once. On virtual time (`TestClock`), against the collector alone.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { type Cause, Duration, Effect, Fiber, Queue, Schedule } from "effect"
+import { TestClock } from "effect/testing"
+import * as GroupCommit from "../../src/GroupCommit.ts"
+import { makeCollector } from "../../src/internal/writer/batchCollector.ts"
+import { appendOne, type WriterRequest } from "../../src/internal/writer/requests.ts"
+import { eventFor } from "../support/wal.ts"
+
+const request = (i: number): WriterRequest => appendOne(eventFor(i), -1, undefined)
+
+const collectorWith = (window: GroupCommit.GroupCommitWindow | "eager") =>
+  Effect.gen(function* () {
+    const queue = yield* Queue.bounded<WriterRequest, Cause.Done>(100)
+    const nextGroup = yield* makeCollector({ queue, batchMaxEvents: 10, window })
+    return { queue, nextGroup }
+  })
+
+/** Whether `fiber` finished once every fiber that can run has run (virtual time stands still). */
+const isDone = (fiber: Fiber.Fiber<unknown, unknown>) =>
+  Effect.andThen(
+    Effect.yieldNow,
+    Effect.sync(() => fiber.pollUnsafe() !== undefined)
+  )
+
+describe("group-commit schedule", () => {
+  it.effect("the window's delay is the wait: a lone request waits it out, not a millisecond less", () =>
+    Effect.gen(function* () {
+      const { queue, nextGroup } = yield* collectorWith(GroupCommit.window(Duration.millis(7)))
+      yield* Queue.offer(queue, request(1))
+      const group = yield* Effect.forkChild(nextGroup)
+      yield* TestClock.adjust("6 millis")
+      assert.isFalse(yield* isDone(group))
+      yield* TestClock.adjust("1 millis")
+      assert.strictEqual((yield* Fiber.join(group))?.length, 1)
+    })
+  )
+
+  it.effect("adaptive: a lone sequential appender never waits; overlapping callers get the window", () =>
+    Effect.gen(function* () {
+      const { queue, nextGroup } = yield* collectorWith(GroupCommit.adaptive(Duration.millis(10)))
+      // Sequential: one request at a time, each group of one — no group waits.
+      for (let i = 0; i < 3; i++) {
+        yield* Queue.offer(queue, request(i))
+        const group = yield* Effect.forkChild(nextGroup)
+        assert.isTrue(yield* isDone(group), `sequential request ${i} went at once`)
+      }
+      // Two callers overlap: the group after a group of two waits the window.
+      yield* Queue.offerAll(queue, [request(10), request(11)])
+      assert.strictEqual((yield* nextGroup)?.length, 2)
+      yield* Queue.offer(queue, request(12))
+      const waiting = yield* Effect.forkChild(nextGroup)
+      assert.isFalse(yield* isDone(waiting))
+      yield* TestClock.adjust("10 millis")
+      assert.strictEqual((yield* Fiber.join(waiting))?.length, 1)
+    })
+  )
+
+  it.effect("a schedule that ends makes every later group go at once", () =>
+    Effect.gen(function* () {
+      const once: GroupCommit.GroupCommitWindow = Schedule.spaced(Duration.millis(5)).pipe(
+        Schedule.upTo({ times: 1 })
+      )
+      const { queue, nextGroup } = yield* collectorWith(once)
+      yield* Queue.offer(queue, request(1))
+      const first = yield* Effect.forkChild(nextGroup)
+      assert.isFalse(yield* isDone(first))
+      yield* TestClock.adjust("5 millis")
+      yield* Fiber.join(first)
+      for (let i = 2; i < 5; i++) {
+        yield* Queue.offer(queue, request(i))
+        const later = yield* Effect.forkChild(nextGroup)
+        assert.isTrue(yield* isDone(later), `group ${i} did not wait`)
+      }
+    })
+  )
+})
