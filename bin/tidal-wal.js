@@ -1,12 +1,13 @@
 #!/usr/bin/env node
-// The `tidal-wal` command. In a checkout it runs the TypeScript source directly (Node >= 22.18
-// strips types); installed as a dependency, where Node will not strip types under node_modules,
-// it runs the compiled dist/ that `npm pack` builds.
-import { fileURLToPath } from "node:url"
+// The `tidal-wal` command: runs the compiled command line in dist/, which the package ships
+// (`npm pack` builds it). A checkout that was never built has no dist/; there, and only there,
+// the TypeScript source runs instead (Node >= 22.18 strips its types, which it refuses to do for
+// an installed dependency) — `npm start` and the tests run `node src/cli/main.ts` directly.
+import { existsSync } from "node:fs"
+import { NodeRuntime, NodeServices } from "@effect/platform-node"
+import { Effect } from "effect"
 
-const here = fileURLToPath(import.meta.url)
-const entry = here.includes("/node_modules/") ? "../dist/cli/main.js" : "../src/cli/main.ts"
-const { main } = await import(new URL(entry, import.meta.url).href)
-const { NodeRuntime, NodeServices } = await import("@effect/platform-node")
-const { Effect } = await import("effect")
+const compiled = new URL("../dist/cli/main.js", import.meta.url)
+const entry = existsSync(compiled) ? compiled : new URL("../src/cli/main.ts", import.meta.url)
+const { main } = await import(entry.href)
 main(process.argv.slice(2)).pipe(Effect.provide(NodeServices.layer), NodeRuntime.runMain)

@@ -1,9 +1,14 @@
 /**
  * The configuration of a WAL (SPEC §4 "WalConfig"): a Schema with the SPEC's defaults and bounds.
  *
- * Durations accept any `Duration.Input` ("10 millis", a number of milliseconds, a `Duration`).
- * `decodeWalConfig` fails with `InvalidConfigError` naming the field and value; the relation between
- * fields (a full batch must fit in a segment) is checked after the per-field rules.
+ * Durations decode to a `Duration` from any `Duration.Input` — `"10 millis"`, a number of
+ * milliseconds, a bigint of nanoseconds, `[seconds, nanos]`, `{ seconds: 1 }`, a `Duration` —
+ * through structural schemas, so the same Schema decodes a plain object (`decodeWalConfig`) and
+ * reads a `Config` (`Config.schema(WalConfig, "wal")`, where every leaf is a string: `"250"` is
+ * 250 ms, `"10 millis"` as written). `decodeWalConfig` fails with `InvalidConfigError` naming the
+ * field and value; the relation between fields (a full batch must fit in a segment) is checked
+ * after the per-field rules. `walConfigFromConfig` turns `Config` values into the input that
+ * `WalHandle.layerConfig` decodes.
  *
  * Every number has an upper bound (`WalConfigLimits`): the largest value the implementation can
  * honour — the memory open preallocates, the buffer a segment is read into, exact clock
@@ -12,7 +17,7 @@
  *
  * @since 0.1.0
  */
-import { Cause, Duration, Effect, Option, Schema } from "effect"
+import { Cause, Config, Duration, Effect, Schema, SchemaIssue, SchemaTransformation } from "effect"
 import { batchSizeBytes } from "./internal/format/batchCodec.ts"
 import { describeThrown, firstIssue, formatValue } from "./internal/schemaIssue.ts"
 import { InvalidConfigError } from "./WalError.ts"
@@ -75,12 +80,71 @@ export const WalConfigLimits = {
 const MILLIS_PER_SECOND = 1000
 const MILLIS_PER_HOUR = 3_600_000
 
-const DurationInput = Schema.declare(
-  (u: unknown): u is Duration.Input =>
-    (typeof u === "string" || typeof u === "number" || typeof u === "bigint" || Duration.isDuration(u)) &&
-    Option.isSome(Duration.fromInput(u as Duration.Input)),
-  { expected: 'a Duration input such as "10 millis"' }
-)
+const optionalNumber = Schema.optional(Schema.Number)
+
+/** `Duration.DurationObject`, field by field: `{ seconds: 1, milliseconds: 500 }`. */
+const DurationObject = Schema.Struct({
+  weeks: optionalNumber,
+  days: optionalNumber,
+  hours: optionalNumber,
+  minutes: optionalNumber,
+  seconds: optionalNumber,
+  milliseconds: optionalNumber,
+  microseconds: optionalNumber,
+  nanoseconds: optionalNumber
+})
+
+const DURATION_FORMS =
+  '"10 millis", "2 seconds", a number of milliseconds, a bigint of nanoseconds, [seconds, nanos] or { seconds: 1 }'
+
+/**
+ * Every shape of `Duration.Input`, each a structural Schema (so `Config.schema` can read it from
+ * strings: `"250"` is tried as a number of milliseconds before it is tried as `"250 millis"`).
+ */
+const DurationInput = Schema.Union([
+  // First, so a value no member takes is reported with this message rather than "Expected Duration".
+  Schema.Duration.annotate({ message: `Expected a duration: ${DURATION_FORMS}` }),
+  Schema.Number,
+  Schema.BigInt,
+  Schema.String,
+  Schema.Tuple([Schema.Number, Schema.Number]),
+  DurationObject
+])
+
+/** Duration reads NaN as zero; a NaN is a bug upstream, not a request for no wait. */
+const containsNaN = (input: unknown): boolean =>
+  typeof input === "number"
+    ? Number.isNaN(input)
+    : typeof input === "object" && input !== null && !Duration.isDuration(input)
+      ? Object.values(input).some((part) => typeof part === "number" && Number.isNaN(part))
+      : false
+
+/** The decoding of `DurationInput`; a `Duration` encodes as itself, the first member. */
+const durationFromInput = (expected: string) =>
+  SchemaTransformation.transformEffect<Duration.Duration, typeof DurationInput.Type>({
+    decode: (input, options) => {
+      if (containsNaN(input)) {
+        return Effect.fail(
+          new SchemaIssue.InvalidValue(
+            { message: `NaN is not a duration: expected ${expected}` },
+            input,
+            options
+          )
+        )
+      }
+      const duration = Duration.fromInput(input as Duration.Input)
+      return duration._tag === "Some"
+        ? Effect.succeed(duration.value)
+        : Effect.fail(
+            new SchemaIssue.InvalidValue(
+              { message: `Expected ${expected}, written as ${DURATION_FORMS}` },
+              input,
+              options
+            )
+          )
+    },
+    encode: Effect.succeed
+  })
 
 /** "60000 ms (60 s)": a bound in the unit the config is usually written in, and a rounder one. */
 const showMillis = (millis: number): string => {
@@ -91,13 +155,16 @@ const showMillis = (millis: number): string => {
 
 const BoundedDuration = (minimumMillis: number, maximumMillis: number) => {
   const expected = `a duration from ${showMillis(minimumMillis)} to ${showMillis(maximumMillis)}`
-  return DurationInput.check(
-    Schema.makeFilter((input: Duration.Input) => {
-      // Duration reads NaN as zero; a NaN is a bug upstream, not a request for no wait.
-      if (typeof input === "number" && Number.isNaN(input)) return `NaN is not a duration: ${expected}`
-      const millis = Duration.toMillis(input)
-      return (Number.isFinite(millis) && millis >= minimumMillis && millis <= maximumMillis) || expected
-    })
+  return DurationInput.pipe(
+    Schema.decodeTo(
+      Schema.Duration.check(
+        Schema.makeFilter((duration: Duration.Duration) => {
+          const millis = Duration.toMillis(duration)
+          return (Number.isFinite(millis) && millis >= minimumMillis && millis <= maximumMillis) || expected
+        })
+      ),
+      durationFromInput(expected)
+    )
   )
 }
 
@@ -153,6 +220,18 @@ export interface ResolvedWalConfig {
   readonly groupCommit: GroupCommit
   readonly replay: ReplayMode
 }
+
+/**
+ * The configuration read from `Config` values, in the style of `NodeHttpServer.layerConfig`: a
+ * record with a `Config` for each field you set (`{ dir: Config.String("WAL_DIR") }`), or one
+ * `Config` of the whole input (`Config.schema(WalConfig, "wal")`). What `WalHandle.layerConfig`
+ * takes; the result is decoded by `decodeWalConfig` like any other input, so the bounds, the
+ * defaults and the rejection of unknown keys are the same.
+ *
+ * @category config
+ */
+export const walConfigFromConfig = (config: Config.Wrap<WalConfigInput>): Config.Config<WalConfigInput> =>
+  Config.unwrap(config)
 
 // Belt and braces: the captured input holds only known keys, and the Schema would reject others.
 const decode = Schema.decodeUnknownExit(WalConfig, { onExcessProperty: "error" })

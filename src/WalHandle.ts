@@ -9,11 +9,11 @@
  *
  * @since 0.1.0
  */
-import { Context, Effect, type FileSystem, Layer, type Path, type Scope } from "effect"
+import { type Config, Context, Effect, type FileSystem, Layer, type Path, type Scope } from "effect"
 import { openWal } from "./internal/layers/walLayer.ts"
 import type { ReplayedEvents } from "./internal/recovery/ReplayedEvents.ts"
 import type { WalHandleShape } from "./internal/wal/WalHandleShape.ts"
-import type { WalConfigInput } from "./WalConfig.ts"
+import { type WalConfigInput, walConfigFromConfig } from "./WalConfig.ts"
 import type {
   CorruptionError,
   InvalidConfigError,
@@ -50,4 +50,15 @@ export class WalHandle extends Context.Service<WalHandle, WalHandleShape>()("tid
       WalHandle,
       Effect.map(openWal(config), ([handle]) => handle)
     )
+
+  /**
+   * `layer`, with the configuration read from `Config` values, as `NodeHttpServer.layerConfig`
+   * and the sql clients do: `WalHandle.layerConfig({ dir: Config.String("WAL_DIR"), batchMaxWait:
+   * Config.succeed("5 millis") })`, or `Config.schema(WalConfig, "wal")` for the whole record. A
+   * value missing or malformed is a `ConfigError`; one out of bounds an `InvalidConfigError`.
+   */
+  static readonly layerConfig = (
+    config: Config.Wrap<WalConfigInput>
+  ): Layer.Layer<WalHandle, OpenError | Config.ConfigError, FileSystem.FileSystem | Path.Path> =>
+    Layer.unwrap(Effect.map(walConfigFromConfig(config), WalHandle.layer))
 }

@@ -6,6 +6,7 @@
  * @since 0.1.0
  */
 import { Effect, FileSystem, Path, Stream } from "effect"
+import { checksumReady } from "./internal/format/checksum.ts"
 import { type DirectoryScan, scanDirectory } from "./internal/reader/directoryScan.ts"
 import { type ReadError, type ReadRange, readLog } from "./internal/reader/logReader.ts"
 import { describeThrown, formatValue } from "./internal/schemaIssue.ts"
@@ -46,6 +47,8 @@ export const read = (
   Stream.unwrap(
     Effect.gen(function* () {
       const checkedDir = yield* checkDir(dir)
+      // The WASM hasher, ready before the first batch is checked (until then hashing runs in JS).
+      yield* checksumReady
       const range = yield* readRange(options)
       const fs = yield* FileSystem.FileSystem
       const path = yield* Path.Path
@@ -65,6 +68,8 @@ export const scan = (
 ): Effect.Effect<DirectoryScan, IoError | InvalidConfigError, FileSystem.FileSystem | Path.Path> =>
   Effect.gen(function* () {
     const checkedDir = yield* checkDir(dir)
+    // The WASM hasher, ready before the first batch is checked (until then hashing runs in JS).
+    yield* checksumReady
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
     return yield* scanDirectory(fs, path, path.resolve(checkedDir), onSegment)

@@ -3,6 +3,8 @@
  *
  * @since 0.1.0
  */
+
+export { AppendOutcome } from "./AppendOutcome.ts"
 export type { RecoveryReport } from "./internal/recovery/RecoveryReport.ts"
 export type { ReplayedEvents } from "./internal/recovery/ReplayedEvents.ts"
 export type { SegmentInfo } from "./internal/segment/SegmentInfo.ts"
@@ -16,13 +18,22 @@ export {
   validateSignalEvent
 } from "./SignalEvent.ts"
 export {
+  decodeSignalEventJson,
+  ReplayedEventFromJson,
+  type ReplayedEventJson,
+  ReplayedEventToJson,
+  SignalEventFromJson,
+  type SignalEventJson
+} from "./SignalEventJson.ts"
+export {
   decodeWalConfig,
   type GroupCommit,
   type RecoveryMode,
   type ReplayMode,
   type ResolvedWalConfig,
   WalConfig,
-  type WalConfigInput
+  type WalConfigInput,
+  walConfigFromConfig
 } from "./WalConfig.ts"
 export {
   CheckpointError,
@@ -40,6 +51,5 @@ export {
   UnsupportedVersionError,
   type WalError
 } from "./WalError.ts"
-export { AppendOutcome } from "./AppendOutcome.ts"
 export { type OpenError, WalHandle, type WalHandleShape } from "./WalHandle.ts"
 export * as WalReader from "./WalReader.ts"
