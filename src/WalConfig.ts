@@ -196,7 +196,7 @@ export const WalConfig = Schema.Struct({
   batchMaxEvents: withDefault(intBetween(1, WalConfigLimits.batchMaxEvents), 100),
   batchMaxWait: withDefault(BoundedDuration(0, WalConfigLimits.batchMaxWaitMillis), "10 millis"),
   queueCapacity: withDefault(intBetween(1, WalConfigLimits.queueCapacity), 10_000),
-  dedupWindow: withDefault(BoundedDuration(1, WalConfigLimits.dedupWindowMillis), "30 seconds"),
+  dedupWindow: withDefault(BoundedDuration(0, WalConfigLimits.dedupWindowMillis), "30 seconds"),
   recoveryMode: withDefault(Schema.Literals(["tolerate-tail", "point-in-time", "strict"]), "tolerate-tail"),
   groupCommit: withDefault(Schema.Literals(["window", "eager"]), "window"),
   replay: withDefault(Schema.Literals(["collect", "none"]), "collect")

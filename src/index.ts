@@ -5,6 +5,7 @@
  */
 
 export { AppendOutcome } from "./AppendOutcome.ts"
+export * as GroupCommitWindow from "./GroupCommitWindow.ts"
 export type { RecoveryReport } from "./internal/recovery/RecoveryReport.ts"
 export type { ReplayedEvents } from "./internal/recovery/ReplayedEvents.ts"
 export type { SegmentInfo } from "./internal/segment/SegmentInfo.ts"

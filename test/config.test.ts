@@ -28,7 +28,6 @@ const invalid: ReadonlyArray<readonly [string, Record<string, unknown>, string]>
   ["batchMaxWait", { batchMaxWait: -1 }, "-1"],
   ["batchMaxWait", { batchMaxWait: Number.POSITIVE_INFINITY }, "Infinity"],
   ["queueCapacity", { queueCapacity: 0 }, "0"],
-  ["dedupWindow", { dedupWindow: 0 }, "0"],
   ["recoveryMode", { recoveryMode: "lenient" }, '"lenient"'],
   ["groupCommit", { groupCommit: "lazy" }, '"lazy"'],
   ["replay", { replay: "all" }, '"all"'],

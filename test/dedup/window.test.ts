@@ -187,3 +187,21 @@ describe("dedup window", () => {
 })
 
 const TestClockMillis = Effect.clockWith((clock) => Effect.succeed(clock.currentTimeMillisUnsafe()))
+
+describe("dedupWindow 0", () => {
+  it.live("turns deduplication off: a repeated event is written again, and nothing is remembered", () =>
+    Effect.gen(function* () {
+      const dir = yield* tempDir
+      const seqs = yield* Effect.scoped(
+        Effect.flatMap(WalHandle.open({ dir, dedupWindow: 0, groupCommit: "eager" }), ([wal]) =>
+          Effect.all([
+            wal.append(eventFor(1)),
+            wal.append(eventFor(1)),
+            wal.appendAll([eventFor(2), eventFor(2)])
+          ])
+        )
+      )
+      assert.deepStrictEqual(seqs, [1n, 2n, [3n, 4n]])
+    }).pipe(Effect.provide(nodeLayer))
+  )
+})

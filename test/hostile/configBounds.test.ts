@@ -35,8 +35,8 @@ const bounds: ReadonlyArray<{
   },
   {
     field: "dedupWindow",
-    inside: ["24 hours", 86_400_000, "1 millis"],
-    outside: ["86400001 millis", "2 days", 0.5, Number.MAX_VALUE],
+    inside: ["24 hours", 86_400_000, "1 millis", 0.5, 0],
+    outside: ["86400001 millis", "2 days", -1, Number.MAX_VALUE],
     limit: "86400000 ms"
   }
 ]

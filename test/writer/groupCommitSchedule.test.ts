@@ -6,10 +6,11 @@
 import { assert, describe, it } from "@effect/vitest"
 import { type Cause, Duration, Effect, Fiber, Queue, Schedule } from "effect"
 import { TestClock } from "effect/testing"
-import * as GroupCommit from "../../src/GroupCommit.ts"
+import * as GroupCommit from "../../src/GroupCommitWindow.ts"
+import { WalHandle } from "../../src/index.ts"
 import { makeCollector } from "../../src/internal/writer/batchCollector.ts"
 import { appendOne, type WriterRequest } from "../../src/internal/writer/requests.ts"
-import { eventFor } from "../support/wal.ts"
+import { eventFor, nodeLayer, tempDir } from "../support/wal.ts"
 
 const request = (i: number): WriterRequest => appendOne(eventFor(i), -1, undefined)
 
@@ -77,5 +78,24 @@ describe("group-commit schedule", () => {
         assert.isTrue(yield* isDone(later), `group ${i} did not wait`)
       }
     })
+  )
+})
+
+describe("GroupCommitWindow.layer", () => {
+  it.effect(
+    "a WAL under GroupCommitWindow.layer(adaptive) answers a sequential appender without the window",
+    () =>
+      Effect.gen(function* () {
+        const dir = yield* tempDir
+        const [wal] = yield* WalHandle.open({ dir, batchMaxWait: "1 second" })
+        // Virtual time stands still: under the config's 1 s window these would never complete.
+        for (let i = 1; i <= 3; i++) {
+          const append = yield* Effect.forkChild(wal.append(eventFor(i)))
+          assert.strictEqual(yield* Fiber.join(append), BigInt(i))
+        }
+      }).pipe(
+        Effect.provideService(GroupCommit.GroupCommitSchedule, GroupCommit.adaptive(Duration.millis(1000))),
+        Effect.provide(nodeLayer)
+      )
   )
 })

@@ -7,8 +7,8 @@
  * forked and after the batches' scope is made, so it runs before either is interrupted.
  */
 import { Cause, Context, Duration, Effect, Fiber, Layer, PubSub, Queue, Scope } from "effect"
-import type { GroupCommitWindow } from "../../GroupCommit.ts"
-import * as GroupCommit from "../../GroupCommit.ts"
+import type { GroupCommitWindow } from "../../GroupCommitWindow.ts"
+import * as GroupCommit from "../../GroupCommitWindow.ts"
 import type { ResolvedWalConfig } from "../../WalConfig.ts"
 import { IoError } from "../../WalError.ts"
 import { DedupWindow } from "../dedup/DedupWindow.ts"
@@ -71,7 +71,7 @@ export class Writer extends Context.Service<Writer, WriterShape>()("tidal-wal/Wr
           queue,
           batchWriter,
           batchMaxEvents: config.batchMaxEvents,
-          window: groupCommitWindow(config),
+          window: (yield* GroupCommit.GroupCommitSchedule) ?? groupCommitWindow(config),
           lifecycle,
           onGroup: () => metrics.queueDepth(Queue.sizeUnsafe(queue))
         }).pipe(Effect.catchCause((cause) => writerDied(cause, dir, lifecycle, queue)))

@@ -1,7 +1,7 @@
 /**
  * Forms the writer's groups (docs/FORMAT.md "Group commit"): the first waiting request plus
  * whatever arrives until the group holds `batchMaxEvents` events, or the window has passed since
- * the first one, whichever comes first. The window is an Effect `Schedule` (GroupCommit.ts):
+ * the first one, whichever comes first. The window is an Effect `Schedule` (GroupCommitWindow.ts):
  * each group that has to wait steps it with its size and the previous group's, and waits the
  * delay it answers; once it ends, groups go at once.
  *
@@ -12,7 +12,7 @@
  * waits.
  */
 import { type Cause, Clock, Duration, Effect, Option, Queue, Schedule } from "effect"
-import type { GroupCommitInput, GroupCommitWindow } from "../../GroupCommit.ts"
+import type { GroupCommitInput, GroupCommitWindow } from "../../GroupCommitWindow.ts"
 import type { WriterRequest } from "./requests.ts"
 
 export interface CollectorOptions {

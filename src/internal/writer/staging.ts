@@ -122,6 +122,12 @@ export const stageBatch = (
 /** Decides each slot's outcome and packs the written records (and keys) to the front. */
 const classify = (staging: Staging, batchNumber: number, context: StageContext): number => {
   const { buffer, keys, outcomes, seqOffsets } = staging
+  // A window of zero is deduplication off: no repeat is a duplicate, in flight or not.
+  if (context.dedup.windowNanos === 0n) {
+    outcomes.fill(WRITTEN, 0, staging.count)
+    for (let slot = 0; slot < staging.count; slot++) seqOffsets[slot] = slot
+    return staging.count
+  }
   let written = 0
   for (let slot = 0; slot < staging.count; slot++) {
     if (context.dedup.contains(keys, slot)) {

@@ -7,15 +7,19 @@
  * schedule answers, or until the group holds `batchMaxEvents`. A schedule that ends makes
  * every later group go at once. A full group never consults it: under load no timer is set.
  *
- * - `GroupCommit.window(Duration.millis(10))`: the classic window, `Schedule.spaced(wait)` (the default is
+ * - `GroupCommitWindow.window(Duration.millis(10))`: the classic window, `Schedule.spaced(wait)` (the default is
  *   10 ms with `batchMaxEvents` 100).
- * - `GroupCommit.adaptive(Duration.millis(10))`: no wait for a lone sequential appender (the previous group
+ * - `GroupCommitWindow.adaptive(Duration.millis(10))`: no wait for a lone sequential appender (the previous group
  *   held one event, so nobody else is appending), the full window as soon as callers overlap.
  * - any `Schedule<unknown, GroupCommitInput>` of your own.
  *
+ * The config's `groupCommit` ("window" with `batchMaxWait`, or "eager") is the default; provide
+ * `GroupCommitWindow.layer(schedule)` beside `WalHandle.layer` (or `GroupCommitSchedule` to `open`) to
+ * use a schedule instead: a config stays plain data that `Config` and JSON can carry.
+ *
  * @since 0.2.0
  */
-import { Duration, Effect, Schedule } from "effect"
+import { Context, Duration, Effect, Layer, Schedule } from "effect"
 
 /** What the writer tells the schedule at each step. @category models */
 export interface GroupCommitInput {
@@ -47,3 +51,17 @@ export const adaptive = (maxWait: Duration.Duration): GroupCommitWindow =>
       ])
     )
   )
+
+/**
+ * The schedule the writer uses instead of the config's `groupCommit`, when one is provided.
+ *
+ * @category services
+ */
+export const GroupCommitSchedule = Context.Reference<GroupCommitWindow | undefined>(
+  "tidal-wal/GroupCommitSchedule",
+  { defaultValue: () => undefined }
+)
+
+/** Provides `schedule` as the group-commit window of the WALs opened under it. @category layers */
+export const layer = (schedule: GroupCommitWindow): Layer.Layer<never> =>
+  Layer.succeed(GroupCommitSchedule, schedule)
