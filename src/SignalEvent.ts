@@ -1,5 +1,5 @@
 /**
- * The signal event data model (SPEC §1): schemas, types and the named signal types.
+ * The signal event data model (docs/FORMAT.md §2): schemas, types and the named signal types.
  *
  * `SignalEvent` is the Schema every appended event must satisfy. Appends are the hot path, so an
  * event is checked by hand-written rules that a property test proves equal to

@@ -1,5 +1,5 @@
 /**
- * The configuration of a WAL (SPEC §4 "WalConfig"): a Schema with the SPEC's defaults and bounds.
+ * The configuration of a WAL (README "Configuration"): a Schema with the documented defaults and bounds.
  *
  * Durations decode to a `Duration` from any `Duration.Input` — `"10 millis"`, a number of
  * milliseconds, a bigint of nanoseconds, `[seconds, nanos]`, `{ seconds: 1 }`, a `Duration` —
@@ -26,7 +26,7 @@ import { InvalidConfigError } from "./WalError.ts"
 export type RecoveryMode = "tolerate-tail" | "point-in-time" | "strict"
 
 /**
- * How the writer closes a batch. `"window"` (SPEC default): at `batchMaxEvents`, or `batchMaxWait`
+ * How the writer closes a batch. `"window"` (the default): at `batchMaxEvents`, or `batchMaxWait`
  * after the batch's first event. `"eager"`: as soon as the previous sync is done and something is
  * waiting, so a lone appender waits one sync instead of the window.
  *
@@ -45,8 +45,8 @@ export type ReplayMode = "collect" | "none"
  */
 export const WalConfigLimits = {
   /**
-   * 1 GiB. Recovery, `read`, `tail` and `WalReader` load a whole segment into one buffer (and
-   * replay may keep it), so a segment must stay a size one allocation can hold on a small host.
+   * 1 GiB. Segments are read in 16 MiB chunks, so the bound is not memory: a larger segment only
+   * makes truncation coarser, and its name's sequence number a worse guide to where an event is.
    */
   segmentMaxBytes: 1_073_741_824,
   /**

@@ -1,5 +1,5 @@
 /**
- * The typed failures of tidal-wal (SPEC §4 "WalError").
+ * The typed failures of tidal-wal (README "Use").
  *
  * Eight tagged classes, one per kind of failure a caller may want to branch on. Each computes its
  * `message` from structured fields, so the message always names the file, offset, field or value

@@ -1,5 +1,5 @@
 /**
- * tidal-wal: a durable write-ahead log for signal events, on Effect (SPEC §4).
+ * tidal-wal: a durable write-ahead log for signal events, on Effect (README; the bytes on disk: docs/FORMAT.md).
  *
  * @since 0.1.0
  */

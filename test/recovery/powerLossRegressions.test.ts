@@ -68,7 +68,7 @@ describe("power-loss regressions", () => {
           Effect.provide(NodePath.layer)
         )
         const violations = rotationViolations(disk.trace)
-        assert.isAbove(disk.trace.filter((line) => line.startsWith("open /sim/wal/wal-")).length, 10)
+        assert.isAbove(disk.trace.filter((line) => line.startsWith("create /sim/wal/wal-")).length, 10)
         assert.deepStrictEqual(violations, [])
       })
   )
@@ -205,7 +205,8 @@ describe("power-loss regressions", () => {
 
 /**
  * Every new segment opened while a sync of the previous segment had started and not finished.
- * The trace has `open PATH` when a file is opened and `synced PATH` when a sync completes.
+ * The trace has `open PATH` when a file is opened (`create PATH` when it is created exclusively,
+ * as a new segment is) and `synced PATH` when a sync completes.
  */
 const rotationViolations = (trace: ReadonlyArray<string>): Array<string> => {
   const pending = new Map<string, number>()
@@ -216,7 +217,7 @@ const rotationViolations = (trace: ReadonlyArray<string>): Array<string> => {
     if (!at.includes("/wal-")) continue
     if (op === "sync") pending.set(at, (pending.get(at) ?? 0) + 1)
     if (op === "synced") pending.set(at, (pending.get(at) ?? 0) - 1)
-    if (op === "open" && at !== current) {
+    if ((op === "open" || op === "create") && at !== current) {
       if (current !== undefined && (pending.get(current) ?? 0) > 0)
         violations.push(`${at} opened with ${pending.get(current)} syncs of ${current} pending`)
       current = at

@@ -1,6 +1,7 @@
 /**
  * The power-cut simulation (see test/support/sim/walSimulation.ts): many seeded rounds, each a
- * fresh random configuration and workload through one to three power cuts on the simulated disk.
+ * fresh random configuration and workload through one to four power cuts and process kills on the
+ * simulated disk.
  *
  * `SIM_ROUNDS` sets the number of rounds (300 by default; thousands for a long run) and `SIM_SEED`
  * the first seed (random by default, printed). A failing round names its seed and the command that
@@ -15,13 +16,15 @@ const FIRST_SEED = Number(process.env.SIM_SEED ?? Math.floor(Math.random() * 2 *
 
 describe("power cuts on a simulated disk", () => {
   it.effect(
-    `${ROUNDS} seeded rounds from seed ${FIRST_SEED}: acknowledged events survive, the default mode reopens`,
+    `${ROUNDS} seeded rounds from seed ${FIRST_SEED}: acknowledged and replayed events survive, the default mode reopens`,
     () =>
       Effect.gen(function* () {
         console.log(`power-cut simulation: ${ROUNDS} rounds from SIM_SEED=${FIRST_SEED}`)
         let lives = 0
-        let cutsInOpen = 0
+        let kills = 0
+        let endsInOpen = 0
         let acked = 0
+        let replayed = 0
         for (let i = 0; i < ROUNDS; i++) {
           const seed = FIRST_SEED + i
           const result = yield* Effect.exit(runRound(seed))
@@ -32,12 +35,16 @@ describe("power cuts on a simulated disk", () => {
             )
           } else {
             lives += result.value.lives
-            cutsInOpen += result.value.cutsInOpen
+            kills += result.value.kills
+            endsInOpen += result.value.endsInOpen
             acked += result.value.acked
+            replayed += result.value.replayed
           }
         }
         console.log(
-          `power-cut simulation: ${ROUNDS} rounds, ${lives} lives, ${cutsInOpen} cuts during open, ${acked} acknowledged events checked`
+          `power-cut simulation: ${ROUNDS} rounds, ${lives} lives (${kills} ended by a process kill), ` +
+            `${endsInOpen} cuts or kills during open, ${acked} acknowledged events checked, ` +
+            `${replayed} replayed events held to the acknowledged rule`
         )
       }),
     { timeout: 20 * 60_000 }

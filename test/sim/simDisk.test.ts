@@ -1,6 +1,8 @@
 /**
  * The simulated disk checked on its own: a writer that skips a sync loses data under some power
- * cut, a careful writer never does, a seed reruns exactly, and faults fire where asked.
+ * cut, a careful writer never does, a seed reruns exactly, faults fire where asked, and a process
+ * kill keeps the page cache for the next life while a later cut still forgets what was never
+ * synced.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, type FileSystem } from "effect"
@@ -95,6 +97,70 @@ describe("the simulated disk", () => {
       const afterCut = yield* Effect.flip(fs.exists("/d/f"))
       assert.isTrue(disk.isCut)
       assert.include(afterCut.message, "EIO")
+    })
+  )
+
+  it.effect(
+    `a process kill: the next life sees unsynced bytes, the killed one's handles fail, a later cut may forget them (${SEEDS} seeds)`,
+    () =>
+      Effect.gen(function* () {
+        let forgotten = 0
+        for (let seed = 0; seed < SEEDS; seed++) {
+          const disk = SimulatedDisk.withDirectories(["/d"], makeRng(seed))
+          const afterKill = yield* Effect.scoped(
+            Effect.gen(function* () {
+              const file = yield* disk.fileSystem.open("/d/f", { flag: "wx" })
+              yield* file.writeAll(payload)
+              yield* Effect.scoped(
+                Effect.flatMap(disk.fileSystem.open("/d", { flag: "r" }), (dir) => dir.sync)
+              )
+              disk.processKill()
+              const oldHandle = yield* Effect.flip(file.writeAll(payload))
+              const oldFileSystem = yield* Effect.flip(disk.fileSystem.exists("/d/f"))
+              disk.nextLife()
+              const seen = yield* disk.fileSystem.readFile("/d/f")
+              return { oldHandle, oldFileSystem, seen }
+            })
+          )
+          assert.include(afterKill.oldHandle.message, "EIO")
+          assert.include(afterKill.oldFileSystem.message, "EIO")
+          assert.deepStrictEqual(
+            afterKill.seen,
+            payload,
+            `seed ${seed}: the page cache did not survive the kill`
+          )
+          const after = disk.powerCut().get("/d/f")
+          if (!(after instanceof Uint8Array && Buffer.from(after).equals(Buffer.from(payload)))) forgotten++
+        }
+        assert.isAbove(forgotten, 0, "a cut after the kill kept the never-synced bytes under every seed")
+      })
+  )
+
+  it.effect(`a process kill: bytes the next life syncs survive a later cut (${SEEDS} seeds)`, () =>
+    Effect.gen(function* () {
+      for (let seed = 0; seed < SEEDS; seed++) {
+        const disk = SimulatedDisk.withDirectories(["/d"], makeRng(seed), {
+          killOn: { method: "sync", pathEndsWith: "/f", skip: 0 }
+        })
+        yield* Effect.scoped(
+          Effect.gen(function* () {
+            const file = yield* disk.fileSystem.open("/d/f", { flag: "wx" })
+            yield* file.writeAll(payload)
+            yield* Effect.scoped(Effect.flatMap(disk.fileSystem.open("/d", { flag: "r" }), (dir) => dir.sync))
+            assert.include((yield* Effect.flip(file.sync)).message, "EIO")
+          })
+        )
+        assert.isTrue(disk.isKilled, `seed ${seed}`)
+        disk.nextLife()
+        yield* Effect.scoped(
+          Effect.flatMap(disk.fileSystem.open("/d/f", { flag: "r+" }), (file) => file.sync)
+        )
+        const after = disk.powerCut().get("/d/f")
+        assert.isTrue(
+          after instanceof Uint8Array && Buffer.from(after).equals(Buffer.from(payload)),
+          `seed ${seed}`
+        )
+      }
     })
   )
 })

@@ -1,5 +1,5 @@
 /**
- * Reads and writes `checkpoint.meta` (SPEC §2, §3 "Checkpoint and truncation").
+ * Reads and writes `checkpoint.meta` (docs/FORMAT.md §4 and §9).
  *
  * Missing means checkpoint 0. A file that exists but fails its checks is corruption, never
  * silently 0: that would replay events the caller has already materialized.

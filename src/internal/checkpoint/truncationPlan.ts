@@ -1,5 +1,5 @@
 /**
- * Which segments `truncateBefore(seq)` may delete (SPEC §3 "Checkpoint and truncation"): every
+ * Which segments `truncateBefore(seq)` may delete (docs/FORMAT.md §9 "Checkpoint and truncation"): every
  * segment whose last sequence number is below `seq`, never the last one (it is being written).
  */
 import type { SegmentInfo } from "../segment/SegmentInfo.ts"

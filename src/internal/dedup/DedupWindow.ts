@@ -1,5 +1,5 @@
 /**
- * The dedup window (SPEC §3 "Deduplication"): two key tables, current and previous, rotated by
+ * The dedup window (docs/FORMAT.md §10 "Deduplication"): two key tables, current and previous, rotated by
  * `Clock` every `dedupWindow`.
  *
  * Rotation is computed from the clock whenever the writer asks (`advanceTo`), not by a timer
@@ -8,8 +8,6 @@
  * which the writer calls after a batch is durable.
  */
 import { Clock, Context, Effect, Layer } from "effect"
-import { EVENT_RECORD_BYTES } from "../format/layout.ts"
-import { dedupKeyInto, KEY_WORDS } from "./dedupKey.ts"
 import { KeyTable } from "./KeyTable.ts"
 
 export interface DedupWindowShape {
@@ -21,8 +19,6 @@ export interface DedupWindowShape {
   readonly contains: (keys: Uint32Array, index: number) => boolean
   /** Adds the first `count` keys of `keys` to the current table. */
   readonly remember: (keys: Uint32Array, count: number) => void
-  /** Adds the keys of every record in `records` (a batch payload) to the current table. */
-  readonly seed: (records: Uint8Array) => void
   readonly windowNanos: bigint
   readonly size: () => number
   readonly retainedBytes: () => number
@@ -47,7 +43,6 @@ export const disabledDedupWindow: DedupWindowShape = {
   prefetch: () => {},
   contains: () => false,
   remember: () => {},
-  seed: () => {},
   size: () => 0,
   retainedBytes: () => 0
 }
@@ -56,7 +51,6 @@ export const makeDedupWindow = (windowNanos: bigint, startNanos: bigint): DedupW
   let current = new KeyTable()
   let previous = new KeyTable()
   let periodStartNanos = startNanos
-  const seedKeys = new Uint32Array(KEY_WORDS)
 
   return {
     windowNanos,
@@ -81,12 +75,6 @@ export const makeDedupWindow = (windowNanos: bigint, startNanos: bigint): DedupW
     contains: (keys, index) => current.hasKey(keys, index) || previous.hasKey(keys, index),
     remember: (keys, count) => {
       for (let i = 0; i < count; i++) current.addKey(keys, i)
-    },
-    seed: (records) => {
-      for (let offset = 0; offset + EVENT_RECORD_BYTES <= records.byteLength; offset += EVENT_RECORD_BYTES) {
-        dedupKeyInto(records, offset, seedKeys, 0)
-        current.addKey(seedKeys, 0)
-      }
     },
     size: () => current.size + previous.size,
     retainedBytes: () => current.retainedBytes + previous.retainedBytes

@@ -1,7 +1,7 @@
 /**
  * The dedup keys of the batches not yet durable — the one being staged and those in flight —
  * each tagged with the number of its batch, so that one probe answers "does this event repeat one
- * that is still on its way to disk?" (SPEC §3: a repeat inside the same batch is a duplicate too).
+ * that is still on its way to disk?" (docs/FORMAT.md §10: a repeat inside the same batch is a duplicate too).
  *
  * Batches complete in order, so a key is live while its batch number is at least the oldest
  * batch still in flight; older entries are stale and count as absent. Nothing is ever removed:

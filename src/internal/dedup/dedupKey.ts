@@ -1,5 +1,5 @@
 /**
- * Dedup keys (SPEC §3 "Deduplication"): the first 128 bits of BLAKE3-256 of an event's 21-byte
+ * Dedup keys (docs/FORMAT.md §10 "Deduplication"): the first 128 bits of BLAKE3-256 of an event's 21-byte
  * record, handled as four little-endian u32 words so that tables store them without objects.
  */
 import { recordKeyInto } from "../format/blake3Record.ts"

@@ -1,5 +1,5 @@
 /**
- * Batches (SPEC §2 "Batch"): a 64-byte header, then `event_count` records, checksummed by BLAKE3.
+ * Batches (docs/FORMAT.md §2 "Batch"): a 64-byte header, then `event_count` records, checksummed by BLAKE3.
  *
  * A batch is the unit of durability: one write, one sync. `writeBatch` encodes into a buffer the
  * writer reuses; `inspectBatch` distrusts the disk — every length is checked against the bytes

@@ -1,5 +1,5 @@
 /**
- * The 56-byte `checkpoint.meta` record (SPEC §2): encode, and decode with every field checked.
+ * The 56-byte `checkpoint.meta` record (docs/FORMAT.md §2–§4): encode, and decode with every field checked.
  */
 import { blake3, checksumEquals } from "./checksum.ts"
 import {

@@ -1,5 +1,5 @@
 /**
- * The 21-byte event record (SPEC §2 "Event record"): encode into and decode from a caller's buffer.
+ * The 21-byte event record (docs/FORMAT.md §2 "Event record"): encode into and decode from a caller's buffer.
  *
  * Records are written straight into a batch buffer through one DataView, so the append path
  * allocates nothing per event. `weight` is stored as f32; decoding returns the stored value.

@@ -1,5 +1,5 @@
 /**
- * Every size, magic number and version of format v1 (SPEC §2), in one place.
+ * Every size, magic number and version of format v1 (docs/FORMAT.md §2–§4), in one place.
  *
  * The relations between them are checked when the module loads, so a careless edit fails at
  * start-up rather than writing bytes another implementation cannot read.

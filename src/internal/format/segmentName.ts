@@ -1,5 +1,5 @@
 /**
- * Segment file names (SPEC §2 "Segment files"): `wal-{first_seq:020}.seg`.
+ * Segment file names (docs/FORMAT.md §3 "Segment files"): `wal-{first_seq:020}.seg`.
  *
  * Zero padding to 20 digits makes lexical order equal numeric order for every u64.
  */

@@ -1,5 +1,5 @@
 /**
- * The directory lock (SPEC §3 "Open"): one writer per WAL directory — against a second handle in
+ * The directory lock (docs/FORMAT.md §12 "Lock and identity files"): one writer per WAL directory — against a second handle in
  * the same process, another process, and a process in another PID namespace.
  *
  * The decision is a kernel lock on `LOCK.sqlite` (kernelLock.ts). The kernel releases it when its

@@ -59,7 +59,7 @@ export const writeFileSynced = (
     })
   )
 
-/** tmp → sync → rename over `path` → sync the directory (SPEC §2 `checkpoint.meta`). */
+/** tmp → sync → rename over `path` → sync the directory (docs/FORMAT.md §2–§4 `checkpoint.meta`). */
 export const atomicReplace = (
   fs: FileSystem.FileSystem,
   dir: string,
@@ -93,30 +93,59 @@ export const readFileIfExists = (
   )
 
 /**
- * Reads a whole file with as few reads as the kernel allows. `FileSystem.readFile` reads in
- * small chunks, a thread-pool round trip each; a segment is read in one or two here.
- *
- * With `reuse`, the bytes land in that buffer when it is large enough (the result is then a view
- * of it, valid until the next read into it): a reader walking segment after segment holds one
- * segment's worth of memory instead of leaving a trail for the garbage collector.
+ * How much of a segment is read at once (docs/FORMAT.md, "Memory during recovery and reads").
+ * A segment of the default `segmentMaxBytes` (16 MiB) is one read; a larger file, even a huge
+ * sparse one, costs this much memory at a time instead of its size.
  */
-export const readWholeFile = (
+export const READ_CHUNK_BYTES = 16 * 1024 * 1024
+
+/** Bytes of a file from `offsetBytes`, and the file's size when they were read. */
+export interface FileChunk {
+  readonly bytes: Uint8Array
+  readonly offsetBytes: number
+  readonly fileSizeBytes: number
+  /** Whether `bytes` run to the end of the file: nothing of it lies beyond them. */
+  readonly reachesEndOfFile: boolean
+}
+
+/**
+ * Reads up to `maxBytes` of a file from `offsetBytes`, with as few reads as the kernel allows
+ * (`FileSystem.readFile` reads in small pieces, a thread-pool round trip each).
+ *
+ * With `reuse`, the bytes land in that buffer when it is large enough (the chunk is then a view
+ * of it, valid until the next read into it), else in a new one that replaces it: a reader walking
+ * chunk after chunk holds one chunk's worth of memory instead of leaving a trail for the garbage
+ * collector.
+ */
+export const readFileChunk = (
   fs: FileSystem.FileSystem,
   path: string,
+  offsetBytes: number,
+  maxBytes: number,
   reuse?: { buffer: Uint8Array }
-): Effect.Effect<Uint8Array, IoError> =>
+): Effect.Effect<FileChunk, IoError> =>
   Effect.scoped(
     Effect.gen(function* () {
       const file = yield* io("open", path)(fs.open(path, { flag: "r" }))
-      const sizeBytes = Number((yield* io("stat", path)(file.stat)).size)
-      if (reuse !== undefined && reuse.buffer.byteLength < sizeBytes) reuse.buffer = new Uint8Array(sizeBytes)
-      const bytes = reuse === undefined ? new Uint8Array(sizeBytes) : reuse.buffer.subarray(0, sizeBytes)
+      const fileSizeBytes = Number((yield* io("stat", path)(file.stat)).size)
+      const wanted = Math.max(0, Math.min(maxBytes, fileSizeBytes - offsetBytes))
+      if (reuse !== undefined && reuse.buffer.byteLength < wanted) reuse.buffer = new Uint8Array(wanted)
+      const bytes = reuse === undefined ? new Uint8Array(wanted) : reuse.buffer.subarray(0, wanted)
       let filled = 0
-      while (filled < sizeBytes) {
-        const read = yield* io("read", path)(file.read(bytes.subarray(filled), { position: BigInt(filled) }))
-        if (read === 0) return bytes.subarray(0, filled)
+      while (filled < wanted) {
+        const position = BigInt(offsetBytes + filled)
+        const read = yield* io("read", path)(file.read(bytes.subarray(filled), { position }))
+        // The file shrank while it was read: it ends here.
+        if (read === 0)
+          return { bytes: bytes.subarray(0, filled), offsetBytes, fileSizeBytes, reachesEndOfFile: true }
         filled += read
       }
-      return bytes
+      return { bytes, offsetBytes, fileSizeBytes, reachesEndOfFile: offsetBytes + wanted >= fileSizeBytes }
     })
+  )
+
+/** fsync of an existing file: its bytes, written by whichever process, become durable. */
+export const syncFile = (fs: FileSystem.FileSystem, path: string): Effect.Effect<void, IoError> =>
+  Effect.scoped(
+    Effect.flatMap(io("open", path)(fs.open(path, { flag: "r+" })), (handle) => io("sync", path)(handle.sync))
   )

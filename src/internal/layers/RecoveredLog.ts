@@ -3,12 +3,11 @@
  * provides what every later part starts from — the segments, the last sequence number, the
  * checkpoint, the replay and its report, and the dedup keys of the recent batches.
  *
- * The recent keys are collected here, 16 bytes a key, so the dedup window is seeded from the
+ * Recovery returns the recent keys (16 bytes a key), so the dedup window is seeded from the
  * recovered log afterwards instead of from inside the scan.
  */
 import { Clock, Context, Effect, FileSystem, Layer, Path } from "effect"
-import { dedupKeyInto, KEY_WORDS } from "../dedup/dedupKey.ts"
-import { EVENT_RECORD_BYTES } from "../format/layout.ts"
+import { checksumReady } from "../format/checksum.ts"
 import type { RecoveryReport } from "../recovery/RecoveryReport.ts"
 import type { ReplayedEvents } from "../recovery/ReplayedEvents.ts"
 import { recover } from "../recovery/recover.ts"
@@ -38,33 +37,17 @@ export class RecoveredLog extends Context.Service<RecoveredLog, RecoveredLogShap
       const { config, dir } = yield* WalDirectory
       const metrics = yield* Metrics
       const nowNanos = yield* Clock.currentTimeNanos
-      const recent = new KeyCollector()
+      // The WASM hasher, ready before the first batch is checked (until then hashing runs in JS).
+      yield* checksumReady
       const recovered = yield* recover(yield* FileSystem.FileSystem, yield* Path.Path, {
         dir,
         recoveryMode: config.recoveryMode,
         replay: config.replay,
-        recentSinceNanos: nowNanos - config.dedupWindowNanos,
-        onRecentBatch: (records) => recent.addRecords(records)
+        recentSinceNanos: nowNanos - config.dedupWindowNanos
       }).pipe(Effect.withSpan("tidal-wal.recover", { attributes: { "wal.dir": dir } }))
       metrics.recovered(recovered.report.durationMillis, recovered.report.bytesScanned)
       metrics.segments(recovered.segments.length)
-      return { ...recovered, recentKeys: recent.keys, recentKeyCount: recent.count }
+      return recovered
     })
   )
-}
-
-/** A growing array of dedup keys, doubled as needed. */
-class KeyCollector {
-  keys = new Uint32Array(0)
-  count = 0
-
-  addRecords(records: Uint8Array): void {
-    const added = Math.floor(records.byteLength / EVENT_RECORD_BYTES)
-    if ((this.count + added) * KEY_WORDS > this.keys.length) {
-      const grown = new Uint32Array(Math.max(1024, (this.count + added) * 2) * KEY_WORDS)
-      grown.set(this.keys.subarray(0, this.count * KEY_WORDS))
-      this.keys = grown
-    }
-    for (let i = 0; i < added; i++) dedupKeyInto(records, i * EVENT_RECORD_BYTES, this.keys, this.count++)
-  }
 }

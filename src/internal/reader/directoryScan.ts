@@ -1,7 +1,8 @@
 /**
- * A read-only pass over a whole WAL directory: every segment checked in order (one in memory at a
- * time), `checkpoint.meta` checked, the lock owner read. `inspect` and `verify` are views of it.
- * Nothing is locked, created or modified.
+ * A read-only pass over a whole WAL directory: every segment checked in order, chunk by chunk (one
+ * chunk of memory, whatever a segment's size: segment/segmentScanner.ts), `checkpoint.meta`
+ * checked, the lock owner read. `inspect` and `verify` are views of it. Nothing is locked,
+ * created or modified.
  */
 import { Effect, FileSystem, Path } from "effect"
 import type { CorruptionError, CorruptionReason, IoError } from "../../WalError.ts"
@@ -9,11 +10,11 @@ import { CHECKPOINT_FILE } from "../checkpoint/checkpointStore.ts"
 import { decodeCheckpoint } from "../format/checkpointRecord.ts"
 import { EVENT_RECORD_BYTES } from "../format/layout.ts"
 import { type LockStatus, lockStatus } from "../fs/directoryLock.ts"
-import { readFileIfExists, readWholeFile } from "../fs/durable.ts"
+import { type FileChunk, readFileIfExists } from "../fs/durable.ts"
 import { classifyDamage, expectedFirstSeq, mismatchedNameScan } from "../segment/logRule.ts"
 import type { SegmentFile } from "../segment/segmentCatalog.ts"
 import { listSegmentFiles } from "../segment/segmentCatalog.ts"
-import { type SegmentScan, scanSegment } from "../segment/segmentScanner.ts"
+import { type SegmentScan, scanSegmentFile } from "../segment/segmentScanner.ts"
 
 export interface ScannedSegment {
   readonly name: string
@@ -92,10 +93,18 @@ export const scanDirectory = (
     const files = listed._tag === "Success" ? listed.success : []
     const segments: Array<ScannedSegment> = []
     let previousLastSeq: bigint | undefined
+    // One buffer serves every chunk of every segment, and the damage search after them.
+    const buffer = { buffer: new Uint8Array(0) }
     for (const [index, file] of files.entries()) {
       yield* onSegment(index, files.length, file.name)
-      const bytes = yield* readWholeFile(fs, file.path)
-      const checked = checkSegment(file, bytes, previousLastSeq, sequence, index === files.length - 1)
+      const checked = yield* checkSegment(
+        fs,
+        file,
+        buffer,
+        previousLastSeq,
+        sequence,
+        index === files.length - 1
+      )
       segments.push(checked.segment)
       problem ??= checked.problem
       previousLastSeq = checked.segment.lastSeq
@@ -121,47 +130,59 @@ const corruptionProblem = (error: CorruptionError): DirectoryProblem => ({
 
 /** One segment by the shared rule (segment/logRule.ts): its counts, and its problem if any. */
 const checkSegment = (
+  fs: FileSystem.FileSystem,
   file: SegmentFile,
-  bytes: Uint8Array,
+  buffer: { buffer: Uint8Array },
   previousLastSeq: bigint | undefined,
   checkpoint: bigint,
   isLast: boolean
-): { readonly segment: ScannedSegment; readonly problem: DirectoryProblem | undefined } => {
-  const expectedSeq = expectedFirstSeq(file.firstSeq, previousLastSeq, checkpoint)
-  let events = 0
-  const scan: SegmentScan =
-    expectedSeq === file.firstSeq
-      ? scanSegment(bytes, expectedSeq, (batch) => {
-          events += batch.payload.byteLength / EVENT_RECORD_BYTES
-        })
-      : mismatchedNameScan(file.firstSeq, expectedSeq)
-  const segment: ScannedSegment = {
-    name: file.name,
-    path: file.path,
-    sizeBytes: bytes.byteLength,
-    validBytes: scan.validBytes,
-    batches: scan.batchCount,
-    events,
-    firstSeq: file.firstSeq,
-    lastSeq: scan.lastSeq
-  }
-  if (scan.problem === undefined) return { segment, problem: undefined }
-  const damage = classifyDamage(scan.problem, {
-    bytes,
-    isLastSegment: isLast,
-    checkpoint,
-    expectedSeq: scan.lastSeq + 1n
+): Effect.Effect<
+  { readonly segment: ScannedSegment; readonly problem: DirectoryProblem | undefined },
+  IoError
+> =>
+  Effect.gen(function* () {
+    const expectedSeq = expectedFirstSeq(file.firstSeq, previousLastSeq, checkpoint)
+    let events = 0
+    const scanned: { readonly scan: SegmentScan; readonly lastChunk: FileChunk | undefined } =
+      expectedSeq === file.firstSeq
+        ? yield* scanSegmentFile(fs, file.path, expectedSeq, {
+            onBatch: (batch) => {
+              events += batch.payload.byteLength / EVENT_RECORD_BYTES
+            },
+            buffer
+          })
+        : { scan: mismatchedNameScan(file.firstSeq, expectedSeq), lastChunk: undefined }
+    const { scan } = scanned
+    const segment: ScannedSegment = {
+      name: file.name,
+      path: file.path,
+      sizeBytes: scanned.lastChunk?.fileSizeBytes ?? file.sizeBytes,
+      validBytes: scan.validBytes,
+      batches: scan.batchCount,
+      events,
+      firstSeq: file.firstSeq,
+      lastSeq: scan.lastSeq
+    }
+    if (scan.problem === undefined) return { segment, problem: undefined }
+    const damage = yield* classifyDamage(scan.problem, {
+      fs,
+      path: file.path,
+      chunk: scanned.lastChunk,
+      scratch: buffer,
+      isLastSegment: isLast,
+      checkpoint,
+      expectedSeq: scan.lastSeq + 1n
+    })
+    const found = damage._tag === "TornTail" ? scan.problem : damage.problem
+    const problem: DirectoryProblem =
+      found._tag === "Unsupported"
+        ? {
+            file: file.path,
+            offsetBytes: found.offsetBytes,
+            reason: "UnsupportedVersion",
+            detail: `version ${found.version}, flags ${found.flags}`,
+            tornTail: false
+          }
+        : { file: file.path, ...found, tornTail: damage._tag === "TornTail" }
+    return { segment, problem }
   })
-  const found = damage._tag === "TornTail" ? scan.problem : damage.problem
-  const problem: DirectoryProblem =
-    found._tag === "Unsupported"
-      ? {
-          file: file.path,
-          offsetBytes: found.offsetBytes,
-          reason: "UnsupportedVersion",
-          detail: `version ${found.version}, flags ${found.flags}`,
-          tornTail: false
-        }
-      : { file: file.path, ...found, tornTail: damage._tag === "TornTail" }
-  return { segment, problem }
-}

@@ -1,6 +1,6 @@
 /**
- * Reads a WAL directory as a stream of events (issue "Streaming reads"), one segment in memory at
- * a time, without the lock and without changing a byte.
+ * Reads a WAL directory as a stream of events (issue "Streaming reads"), one chunk of one segment
+ * in memory at a time (segment/segmentScanner.ts), without the lock and without changing a byte.
  *
  * The segment holding `fromSeq` is found by file name; each segment is checked by the rule open
  * uses (segment/logRule.ts: bounds, checksum, sequence continuity, the checkpoint). Damage that
@@ -13,10 +13,10 @@ import type { CorruptionError, IoError, UnsupportedVersionError } from "../../Wa
 import { readCheckpoint } from "../checkpoint/checkpointStore.ts"
 import { readEventRecord } from "../format/eventRecord.ts"
 import { EVENT_RECORD_BYTES } from "../format/layout.ts"
-import { readWholeFile } from "../fs/durable.ts"
+import { type FileChunk, READ_CHUNK_BYTES, readFileChunk } from "../fs/durable.ts"
 import { classifyDamage, expectedFirstSeq, mismatchedNameScan } from "../segment/logRule.ts"
 import { listSegmentFiles, type SegmentFile } from "../segment/segmentCatalog.ts"
-import { problemError, scanSegment } from "../segment/segmentScanner.ts"
+import { problemError, type SegmentScan, SegmentScanner } from "../segment/segmentScanner.ts"
 
 export type ReadError = IoError | CorruptionError | UnsupportedVersionError
 
@@ -44,25 +44,21 @@ export const readLog = (
         if (file.firstSeq <= range.fromSeq) start = index
       })
       const selected = files.slice(start)
-      // The first segment of the directory is held to the rule; one found by name mid-log is
-      // trusted to start where its name says, and every later one must continue it.
-      let previousLastSeq: bigint | undefined = start === 0 ? undefined : (selected[0]?.firstSeq ?? 1n) - 1n
-      // Segments are read one after another, and a segment's events are decoded before the next
-      // is read: one buffer serves them all.
-      const segmentBuffer = { buffer: new Uint8Array(0) }
-      const context = { checkpoint, range }
+      const context: ReadContext = {
+        fs,
+        checkpoint,
+        range,
+        // Chunks are read one after another, and a chunk's events are decoded before the next
+        // is read: one buffer serves them all, and the damage search at the end.
+        buffer: { buffer: new Uint8Array(0) },
+        // The first segment of the directory is held to the rule; one found by name mid-log is
+        // trusted to start where its name says, and every later one must continue it.
+        previousLastSeq: start === 0 ? undefined : (selected[0]?.firstSeq ?? 1n) - 1n
+      }
       return Stream.fromIterable(
         selected.map((file, index) => ({ file, isLast: index === selected.length - 1 }))
       ).pipe(
-        Stream.flatMap(({ file, isLast }) =>
-          Stream.unwrap(
-            Effect.map(readWholeFile(fs, file.path, segmentBuffer), (bytes) => {
-              const segment = segmentEvents(file, bytes, previousLastSeq, context, isLast)
-              previousLastSeq = segment.lastSeq
-              return segment.stream
-            })
-          )
-        ),
+        Stream.flatMap(({ file, isLast }) => segmentEvents(file, isLast, context)),
         Stream.takeWhile((event) => range.toSeq === undefined || event.seq <= range.toSeq)
       )
     })
@@ -70,48 +66,102 @@ export const readLog = (
 
 // internals
 
+interface ReadContext {
+  readonly fs: FileSystem.FileSystem
+  readonly checkpoint: bigint
+  readonly range: ReadRange
+  readonly buffer: { buffer: Uint8Array }
+  /** Where the segment before the one being read ended (rule 1 of segment/logRule.ts). */
+  previousLastSeq: bigint | undefined
+}
+
 interface BatchLocation {
   readonly payloadOffset: number
   readonly firstSeq: bigint
   readonly eventCount: number
 }
 
+/** The events of one segment, chunk by chunk, then its damage: the end of the log, or a failure. */
 const segmentEvents = (
   file: SegmentFile,
-  bytes: Uint8Array,
-  previousLastSeq: bigint | undefined,
-  context: { readonly checkpoint: bigint; readonly range: ReadRange },
-  isLast: boolean
-): { readonly stream: Stream.Stream<ReplayedEvent, ReadError>; readonly lastSeq: bigint } => {
-  const batches: Array<BatchLocation> = []
-  const expectedSeq = expectedFirstSeq(file.firstSeq, previousLastSeq, context.checkpoint)
-  const scan =
-    expectedSeq === file.firstSeq
-      ? scanSegment(bytes, expectedSeq, (batch) => {
-          batches.push({
-            payloadOffset: batch.payload.byteOffset - bytes.byteOffset,
-            firstSeq: batch.header.firstSeq,
-            eventCount: batch.header.eventCount
-          })
+  isLast: boolean,
+  context: ReadContext
+): Stream.Stream<ReplayedEvent, ReadError> =>
+  Stream.unwrap(
+    Effect.sync(() => {
+      const expectedSeq = expectedFirstSeq(file.firstSeq, context.previousLastSeq, context.checkpoint)
+      if (expectedSeq !== file.firstSeq) {
+        const scan = mismatchedNameScan(file.firstSeq, expectedSeq)
+        context.previousLastSeq = scan.lastSeq
+        return endOfSegment(file, isLast, scan, undefined, context)
+      }
+      const batches: Array<BatchLocation> = []
+      const scanner = new SegmentScanner(expectedSeq, (batch) => {
+        batches.push({
+          payloadOffset: batch.payload.byteOffset,
+          firstSeq: batch.header.firstSeq,
+          eventCount: batch.header.eventCount
         })
-      : mismatchedNameScan(file.firstSeq, expectedSeq)
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-  const events = Stream.fromIteratorSucceed(eventsOf(view, batches, context.range), CHUNK_EVENTS)
-  const damage =
-    scan.problem === undefined
-      ? undefined
-      : classifyDamage(scan.problem, {
-          bytes,
-          isLastSegment: isLast,
-          checkpoint: context.checkpoint,
-          expectedSeq: scan.lastSeq + 1n
-        })
-  const failure =
-    damage === undefined || damage._tag === "TornTail" ? undefined : problemError(file.path, damage.problem)
-  return {
-    stream: failure === undefined ? events : Stream.concat(events, Stream.fail(failure)),
-    lastSeq: scan.lastSeq
-  }
+      })
+      const fromChunk = (offsetBytes: number, lengthBytes: number): Stream.Stream<ReplayedEvent, ReadError> =>
+        Stream.unwrap(
+          Effect.map(
+            readFileChunk(context.fs, file.path, offsetBytes, lengthBytes, context.buffer),
+            (chunk) => {
+              batches.length = 0
+              scanner.startChunk(chunk.bytes, chunk.offsetBytes, chunk.reachesEndOfFile)
+              const result = scanner.advance(Number.POSITIVE_INFINITY) ?? invariantBroken()
+              const bytes = chunk.bytes
+              const view = new DataView(bytes.buffer, 0, bytes.byteOffset + bytes.byteLength)
+              const events = Stream.fromIteratorSucceed(
+                eventsOf(view, batches.slice(), context.range),
+                CHUNK_EVENTS
+              )
+              if (result._tag === "NeedsMore") {
+                const next = Math.max(READ_CHUNK_BYTES, result.minLengthBytes)
+                return Stream.concat(events, fromChunk(result.nextOffsetBytes, next))
+              }
+              context.previousLastSeq = result.scan.lastSeq
+              return Stream.concat(events, endOfSegment(file, isLast, result.scan, chunk, context))
+            }
+          )
+        )
+      return fromChunk(0, READ_CHUNK_BYTES)
+    })
+  )
+
+/**
+ * Nothing more when the segment ended clean or in what the rule calls a torn tail (it may be a
+ * batch being written right now); the typed error open would give for anything else.
+ */
+const endOfSegment = (
+  file: SegmentFile,
+  isLast: boolean,
+  scan: SegmentScan,
+  chunk: FileChunk | undefined,
+  context: ReadContext
+): Stream.Stream<never, ReadError> => {
+  const problem = scan.problem
+  if (problem === undefined) return Stream.empty
+  return Stream.unwrap(
+    Effect.map(
+      classifyDamage(problem, {
+        fs: context.fs,
+        path: file.path,
+        chunk,
+        scratch: context.buffer,
+        isLastSegment: isLast,
+        checkpoint: context.checkpoint,
+        expectedSeq: scan.lastSeq + 1n
+      }),
+      (damage) =>
+        damage._tag === "TornTail" ? Stream.empty : Stream.fail(problemError(file.path, damage.problem))
+    )
+  )
+}
+
+const invariantBroken = (): never => {
+  throw new Error("invariant: a scan without a budget ends its chunk")
 }
 
 function* eventsOf(view: DataView, batches: ReadonlyArray<BatchLocation>, range: ReadRange) {

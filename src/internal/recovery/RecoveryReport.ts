@@ -1,5 +1,5 @@
 /**
- * What recovery found and did (SPEC §3): counts, what was cut and where the copies went.
+ * What recovery found and did (docs/FORMAT.md §6–§7): counts, what was cut and where the copies went.
  *
  * @since 0.1.0
  */

@@ -1,5 +1,5 @@
 /**
- * The replayed events returned by open (SPEC §3 "Open, recovery and replay"): a read-only sequence.
+ * The replayed events returned by open (docs/FORMAT.md §7 "Recovery"): a read-only sequence.
  *
  * Millions of events must not cost an object and two bigints each, so the collection keeps the
  * records exactly as they are on disk — 21 bytes per event — and builds a `ReplayedEvent` only

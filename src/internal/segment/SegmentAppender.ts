@@ -1,12 +1,12 @@
 /**
  * The segment being written: appends whole batches and rotates before a batch that would make
- * the segment exceed `segmentMaxBytes` (SPEC §2 "Segment files").
+ * the segment exceed `segmentMaxBytes` (docs/FORMAT.md §3 "Segment files").
  *
  * Writing and syncing are separate steps so the writer can have several syncs in flight while
  * writes stay in order: `writeBatch` writes and returns the one sync that makes that batch
  * durable, bound to the file it went to.
  *
- * Rotation keeps the durability order a power cut relies on (SPEC §3 "Durability order"): the
+ * Rotation keeps the durability order a power cut relies on (docs/FORMAT.md §5 "Durability order"): the
  * next segment is created only once every sync of the current one has succeeded, and its name is
  * made durable by a directory sync before any batch goes into it. So after any power cut only
  * the last segment can end torn — a torn segment followed by another would be read as mid-log

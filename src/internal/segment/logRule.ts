@@ -16,10 +16,11 @@
  *    below the checkpoint, or followed by more intact batches than could have been in flight — is
  *    corruption: cutting there would throw away acknowledged data.
  */
-import type { CorruptionReason } from "../../WalError.ts"
-import { inspectBatch } from "../format/batchCodec.ts"
+import { Effect, type FileSystem } from "effect"
+import type { CorruptionReason, IoError } from "../../WalError.ts"
 import { BATCH_MAGIC } from "../format/layout.ts"
-import type { ScanProblem, SegmentScan } from "./segmentScanner.ts"
+import { type FileChunk, READ_CHUNK_BYTES, readFileChunk } from "../fs/durable.ts"
+import { inspectInChunk, type ScanProblem, type SegmentScan } from "./segmentScanner.ts"
 
 /**
  * How many batches the writer may have written and not yet synced at once: the pipeline depth
@@ -65,38 +66,59 @@ export type Damage =
   | { readonly _tag: "Unsupported"; readonly problem: ScanProblem & { readonly _tag: "Unsupported" } }
 
 export interface DamageContext {
-  /** The whole segment (or at least everything from the problem to its end). */
-  readonly bytes: Uint8Array
+  readonly fs: FileSystem.FileSystem
+  /** The damaged segment, searched for intact batches past the damage chunk by chunk. */
+  readonly path: string
+  /** The chunk the scan ended in, if any: the search starts in it before reading on. */
+  readonly chunk: FileChunk | undefined
+  /**
+   * Where the search reads further chunks. It must not be the buffer `chunk` lives in if the
+   * caller keeps that one (recovery's replay may).
+   */
+  readonly scratch: { buffer: Uint8Array }
   readonly isLastSegment: boolean
   readonly checkpoint: bigint
   /** The sequence number the damaged batch should have started with. */
   readonly expectedSeq: bigint
+  /** Chunk size for the search (tests make it small); `READ_CHUNK_BYTES` by default. */
+  readonly chunkBytes?: number | undefined
 }
 
-export const classifyDamage = (problem: ScanProblem, context: DamageContext): Damage => {
-  if (problem._tag === "Unsupported") return { _tag: "Unsupported", problem }
-  const corruption = (reason: CorruptionReason, detail: string): Damage => ({
-    _tag: "Corruption",
-    problem: { ...problem, reason, detail: `${problem.reason} (${problem.detail}); ${detail}` }
+export const classifyDamage = (
+  problem: ScanProblem,
+  context: DamageContext
+): Effect.Effect<Damage, IoError> =>
+  Effect.gen(function* () {
+    if (problem._tag === "Unsupported") return { _tag: "Unsupported", problem } as const
+    const corruption = (reason: CorruptionReason, detail: string): Damage => ({
+      _tag: "Corruption",
+      problem: { ...problem, reason, detail: `${problem.reason} (${problem.detail}); ${detail}` }
+    })
+    // A torn write leaves a batch that fails its bounds or checksum; never an intact batch with the
+    // wrong sequence number, nor a segment whose name breaks the sequence.
+    if (!context.isLastSegment || !isTornWriteProblem(problem))
+      return { _tag: "Corruption", problem } as const
+    if (context.expectedSeq <= context.checkpoint) {
+      return corruption(
+        "DamageBelowCheckpoint",
+        `sequence number ${context.expectedSeq} is at or below checkpoint ${context.checkpoint}, so it was synced`
+      )
+    }
+    const after = yield* survivorsAfter(context, problem.offsetBytes)
+    if (after.outOfOrder) {
+      return corruption(
+        "DamageBeforeIntactBatches",
+        `an intact batch after it starts below sequence number ${context.expectedSeq}: not one the writer had in flight`
+      )
+    }
+    if (after.batchesAtLeast > MAX_UNSYNCED_BATCHES) {
+      return corruption(
+        "DamageBeforeIntactBatches",
+        `at least ${after.intactBatches} intact batches follow it; a power cut leaves at most ${MAX_UNSYNCED_BATCHES} unsynced`
+      )
+    }
+    return { _tag: "TornTail" } as const
   })
-  // A torn write leaves a batch that fails its bounds or checksum; never an intact batch with the
-  // wrong sequence number, nor a segment whose name breaks the sequence.
-  if (!context.isLastSegment || !isTornWriteProblem(problem)) return { _tag: "Corruption", problem }
-  if (context.expectedSeq <= context.checkpoint) {
-    return corruption(
-      "DamageBelowCheckpoint",
-      `sequence number ${context.expectedSeq} is at or below checkpoint ${context.checkpoint}, so it was synced`
-    )
-  }
-  const after = survivorsAfter(context.bytes, problem.offsetBytes, context.expectedSeq)
-  if (after.batchesAtLeast > MAX_UNSYNCED_BATCHES || after.outOfOrder) {
-    return corruption(
-      "DamageBeforeIntactBatches",
-      `${after.intactBatches} intact batches follow it; a power cut leaves at most ${MAX_UNSYNCED_BATCHES} unsynced`
-    )
-  }
-  return { _tag: "TornTail" }
-}
 
 /** Whether a problem can be what a crash mid-write leaves behind (see the module comment). */
 export const isTornWriteProblem = (problem: ScanProblem): boolean =>
@@ -120,32 +142,66 @@ const MAGIC_BYTES = (() => {
 
 /**
  * Looks past damage at `damagedOffset` for intact batches: every place the magic number starts a
- * batch that passes its checks counts, and so does each damaged stretch between them.
+ * batch that passes its checks counts, and so does each damaged stretch between them. The file is
+ * searched chunk by chunk (the one the scan ended in first), so a huge tail costs one chunk.
  */
-const survivorsAfter = (bytes: Uint8Array, damagedOffset: number, expectedSeq: bigint): Survivors => {
-  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-  let intactBatches = 0
-  let damagedStretches = 1
-  let outOfOrder = false
-  let from = damagedOffset + 1
-  while (from < bytes.byteLength && intactBatches + damagedStretches <= MAX_UNSYNCED_BATCHES) {
-    const candidate = buffer.indexOf(MAGIC_BYTES, from)
-    if (candidate < 0) break
-    let offset = candidate
-    for (;;) {
-      const inspection = inspectBatch(bytes, offset)
-      if (inspection._tag === "Invalid") break
-      if (inspection.header.firstSeq < expectedSeq) outOfOrder = true
-      intactBatches++
-      offset += inspection.sizeBytes
+const survivorsAfter = (context: DamageContext, damagedOffset: number): Effect.Effect<Survivors, IoError> =>
+  Effect.gen(function* () {
+    const chunkBytes = context.chunkBytes ?? READ_CHUNK_BYTES
+    const readAt = (offsetBytes: number, lengthBytes: number) =>
+      readFileChunk(context.fs, context.path, offsetBytes, Math.max(chunkBytes, lengthBytes), context.scratch)
+    const start = damagedOffset + 1
+    const given = context.chunk
+    let chunk =
+      given !== undefined &&
+      given.offsetBytes <= start &&
+      (start < given.offsetBytes + given.bytes.byteLength || given.reachesEndOfFile)
+        ? given
+        : yield* readAt(start, chunkBytes)
+    let intactBatches = 0
+    let damagedStretches = 1
+    let outOfOrder = false
+    let from = start
+    while (!outOfOrder && intactBatches + damagedStretches <= MAX_UNSYNCED_BATCHES) {
+      const chunkEnd = chunk.offsetBytes + chunk.bytes.byteLength
+      if (from >= chunkEnd && chunk.reachesEndOfFile) break
+      const found = magicAt(chunk, from)
+      if (found === undefined) {
+        if (chunk.reachesEndOfFile) break
+        // A magic number may straddle the chunk's end: the next chunk starts 3 bytes before it.
+        const next = Math.max(from, chunkEnd - (MAGIC_BYTES.byteLength - 1))
+        if (next <= chunk.offsetBytes) throw new Error("invariant: the survivor search makes no progress")
+        chunk = yield* readAt(next, chunkBytes)
+        continue
+      }
+      let offset = found
+      for (;;) {
+        const inspection = inspectInChunk(chunk.bytes, offset - chunk.offsetBytes, chunk.reachesEndOfFile)
+        if (inspection._tag === "PastChunk") {
+          chunk = yield* readAt(offset, inspection.claimedBytes)
+          continue
+        }
+        if (inspection._tag === "Invalid") break
+        if (inspection.header.firstSeq < context.expectedSeq) outOfOrder = true
+        intactBatches++
+        offset += inspection.sizeBytes
+        // Enough to decide: a long run of intact batches is not read to its end.
+        if (outOfOrder || intactBatches + damagedStretches > MAX_UNSYNCED_BATCHES) break
+      }
+      if (offset === found) {
+        from = found + 1
+        continue
+      }
+      if (offset >= chunk.offsetBytes + chunk.bytes.byteLength && chunk.reachesEndOfFile) break
+      damagedStretches++
+      from = offset + 1
     }
-    if (offset === candidate) {
-      from = candidate + 1
-      continue
-    }
-    if (offset >= bytes.byteLength) break
-    damagedStretches++
-    from = offset + 1
-  }
-  return { intactBatches, batchesAtLeast: intactBatches + damagedStretches, outOfOrder }
+    return { intactBatches, batchesAtLeast: intactBatches + damagedStretches, outOfOrder }
+  })
+
+/** The file offset of the first magic number at or after `from` in `chunk`, if any. */
+const magicAt = (chunk: FileChunk, from: number): number | undefined => {
+  const buffer = Buffer.from(chunk.bytes.buffer, chunk.bytes.byteOffset, chunk.bytes.byteLength)
+  const index = buffer.indexOf(MAGIC_BYTES, from - chunk.offsetBytes)
+  return index < 0 ? undefined : chunk.offsetBytes + index
 }

@@ -1,5 +1,5 @@
 /**
- * The segment files of a WAL directory (SPEC §2 "Segment files"), ordered by first sequence number.
+ * The segment files of a WAL directory (docs/FORMAT.md §3 "Segment files"), ordered by first sequence number.
  *
  * Names are zero-padded, so the order by name is the order by number; files with other names
  * (LOCK, checkpoint.meta, quarantine/) are not segments and are left alone. Something named like

@@ -1,14 +1,14 @@
 /**
- * The single writer fiber (SPEC §3 "Append and group commit"): consumes the request queue, forms
+ * The single writer fiber (docs/FORMAT.md §11 "Group commit"): consumes the request queue, forms
  * groups by the group-commit policy, and writes each group as batches of at most
  * `batchMaxEvents`, running commands in queue order between them.
  *
- * Groups come from batchCollector.ts (the SPEC's window, as a `Schedule`, or the eager policy).
+ * Groups come from batchCollector.ts (the configured window, as a `Schedule`, or the eager policy).
  * After a failed write the writer keeps draining, failing every request with `ClosedError`, so
  * no caller is left waiting.
  */
 import { type Cause, Effect, type Queue } from "effect"
-import type { GroupCommitWindow } from "../../GroupCommit.ts"
+import type { GroupCommitWindow } from "../../GroupCommitWindow.ts"
 import type { ClosedError, IoError } from "../../WalError.ts"
 import { makeCollector } from "./batchCollector.ts"
 import type { BatchWriter } from "./batchWriter.ts"

@@ -1,14 +1,18 @@
 /**
  * One seeded round of the power-cut simulation: the WAL runs on the simulated disk through one to
- * three power cuts (in open, in recovery, in the middle of appends, checkpoints and truncations),
- * is reopened after each, and after every successful open the log is checked against what the
- * callers were told:
- * - every acknowledged event is on disk at its sequence number, identical (unless a truncation
- *   at or below the checkpoint removed it);
+ * four ends of a life — power cuts and process kills, mixed (in open, in recovery, in the middle
+ * of appends, checkpoints and truncations) — is reopened after each, and after every successful
+ * open the log is checked against what the callers were told:
+ * - every acknowledged event is on disk at its sequence number, identical (unless a requested
+ *   truncation may have removed it);
+ * - every event a replay handed out counts as acknowledged from then on: the consumer may have
+ *   materialized and checkpointed it, so no later cut may take it back — a process kill keeps
+ *   unsynced bytes in the page cache, and only a sync at open makes them durable;
  * - sequence numbers run without a gap; no event was invented or written twice;
  * - the replay is exactly the events after the checkpoint, and the next sequence number follows;
  * - the checkpoint never falls below one that was acknowledged;
- * - open succeeds in the default mode whenever the power did not go during it.
+ * - open succeeds in the default mode whenever the power did not go, or the process was not
+ *   killed, during it.
  *
  * Everything (config, workload, cut points, the fate of every unsynced byte) follows from the
  * seed, and the clock is the TestClock, so a failing seed reruns exactly.
@@ -28,7 +32,7 @@ import { DirectoryLocker, inMemoryDirectoryLocker } from "../../../src/internal/
 import type { WalHandleShape } from "../../../src/WalHandle.ts"
 import { makeRng, type Rng } from "./rng.ts"
 import type { DiskImage } from "./SimDisk.ts"
-import { SimulatedDisk } from "./simFileSystem.ts"
+import { type SimOptions, SimulatedDisk } from "./simFileSystem.ts"
 
 export const WAL_DIR = "/sim/wal"
 
@@ -39,15 +43,24 @@ interface Model {
   readonly submitted: Map<bigint, SignalEvent>
   readonly requestedCheckpoints: Set<bigint>
   ackedCheckpoint: bigint
+  /** The highest `truncateBefore` ever requested: events below it may be gone. */
+  truncationRequested: bigint
+  /** Events handed out by a replay (and so from then on held to the acknowledged rule). */
+  replayedCount: number
   nextEntity: number
 }
 
 export interface RoundResult {
   readonly lives: number
-  readonly cutsInOpen: number
+  readonly kills: number
+  /** Lives whose power cut or kill came during open. */
+  readonly endsInOpen: number
   readonly acked: number
+  readonly replayed: number
   readonly trace: string
 }
+
+type LifeEnd = "PowerCut" | "ProcessKill"
 
 export const runRound = (seed: number): Effect.Effect<RoundResult, Error> =>
   Effect.gen(function* () {
@@ -57,34 +70,66 @@ export const runRound = (seed: number): Effect.Effect<RoundResult, Error> =>
       submitted: new Map(),
       requestedCheckpoints: new Set([0n]),
       ackedCheckpoint: 0n,
+      truncationRequested: 0n,
+      replayedCount: 0,
       nextEntity: 1
     }
-    let image: DiskImage = SimulatedDisk.withDirectories(["/sim"], rng).powerCut()
-    const cuts = rng.int(1, 3)
-    let cutsInOpen = 0
+    const ends = rng.int(1, 4)
+    let endsInOpen = 0
+    let kills = 0
     let previousCalls = 60
+    let disk: SimulatedDisk | undefined
+    let previousEnd: LifeEnd = "PowerCut"
+    let image: DiskImage = SimulatedDisk.withDirectories(["/sim"], rng).powerCut()
     const traces: Array<string> = []
-    for (let life = 0; life <= cuts; life++) {
-      const lastLife = life === cuts
-      const cutAtCall = lastLife
-        ? undefined
-        : rng.chance(0.3)
-          ? rng.int(1, 40)
-          : rng.int(1, previousCalls + 100)
-      const disk = new SimulatedDisk(image, rng, { cutAtCall })
+    for (let life = 0; life <= ends; life++) {
+      const lastLife = life === ends
+      const end: LifeEnd | undefined = lastLife ? undefined : rng.pick(["PowerCut", "ProcessKill"] as const)
+      const atCall = lastLife ? undefined : rng.chance(0.3) ? rng.int(1, 40) : rng.int(1, previousCalls + 100)
+      const options = end === "ProcessKill" ? killPoint(rng, atCall) : { cutAtCall: atCall }
+      if (disk !== undefined && previousEnd === "ProcessKill") {
+        disk.nextLife(options)
+      } else {
+        if (disk !== undefined) traces.push(disk.trace.join("\n"))
+        disk = new SimulatedDisk(image, rng, options)
+      }
       const outcome = yield* runLife(disk, model, rng, lastLife)
-      if (outcome === "CutInOpen") cutsInOpen++
+      if (outcome === "EndedInOpen") endsInOpen++
       previousCalls = disk.callCount
-      traces.push(disk.trace.join("\n"))
-      image = disk.powerCut()
+      if (end === "ProcessKill") {
+        // Killed at its call, or after its work if it never got there: the page cache stays.
+        disk.processKill()
+        kills++
+      } else {
+        image = disk.powerCut()
+      }
+      previousEnd = end ?? "PowerCut"
     }
-    return { lives: cuts + 1, cutsInOpen, acked: model.acked.size, trace: traces.join("\n--\n") }
+    if (disk !== undefined) traces.push(disk.trace.join("\n"))
+    return {
+      lives: ends + 1,
+      kills,
+      endsInOpen,
+      acked: model.acked.size,
+      replayed: model.replayedCount,
+      trace: traces.join("\n--\n")
+    }
   }).pipe(
     // A clock of its own, from 0: a round reruns exactly alone, whatever ran before it.
     Effect.provide(TestClock.layer())
   )
 
 // internals
+
+/**
+ * Where a life is killed: at a random call, or (a third of the time) right after one of its first
+ * segment creations — before the directory sync that makes the new name durable, which a call
+ * count rarely hits.
+ */
+const killPoint = (rng: Rng, atCall: number | undefined): SimOptions =>
+  rng.chance(1 / 3)
+    ? { killAfter: { method: "create", pathEndsWith: ".seg", skip: rng.int(0, 2) } }
+    : { killAtCall: atCall }
 
 const randomConfig = (rng: Rng): WalConfigInput => {
   const batchMaxEvents = rng.pick([1, 2, 5, rng.int(1, 100)])
@@ -108,11 +153,14 @@ const runLife = (disk: SimulatedDisk, model: Model, rng: Rng, lastLife: boolean)
       Effect.gen(function* () {
         const opened = yield* Effect.exit(WalHandle.open(config))
         if (Exit.isFailure(opened)) {
-          if (disk.isCut) return "CutInOpen" as const
-          return yield* Effect.fail(new Error(`open failed with no power cut: ${String(opened.cause)}`))
+          if (disk.isCut || disk.isKilled) return "EndedInOpen" as const
+          return yield* Effect.fail(
+            new Error(`open failed with no power cut or kill: ${String(opened.cause)}`)
+          )
         }
         const [wal] = opened.value
         yield* checkRecovered(disk, wal, model)
+        yield* Effect.sync(() => takeReplayAsAcknowledged(wal, model))
         if (!lastLife) yield* workload(disk, wal, model, rng)
         return "Opened" as const
       })
@@ -176,7 +224,8 @@ const checkRecovered = (disk: SimulatedDisk, wal: WalHandleShape, model: Model) 
     }
     const lastSeq = events.at(-1)?.seq ?? wal.recovery.lastSeq
     for (const [seq, event] of model.acked) {
-      if (seq < firstSeq && seq <= checkpoint) continue
+      // Gone only if a truncation may have removed it (truncation never passes the checkpoint).
+      if (seq < firstSeq && seq < model.truncationRequested) continue
       const onDisk = events[Number(seq - firstSeq)]
       yield* check(
         onDisk !== undefined && onDisk.seq === seq && sameEvent(onDisk, event),
@@ -201,6 +250,18 @@ const checkReplay = (wal: WalHandleShape, events: ReadonlyArray<ReplayedEvent>, 
     () =>
       `replay holds ${replayed.length} events, expected the ${expected.length} after checkpoint ${checkpoint}`
   )
+}
+
+/**
+ * The replay was handed to the consumer, who may materialize and checkpoint it: from now on its
+ * events are held to the rule for acknowledged ones.
+ */
+const takeReplayAsAcknowledged = (wal: WalHandleShape, model: Model): void => {
+  for (const event of wal.replayed) {
+    const submitted = model.submitted.get(event.entityId)
+    if (submitted !== undefined) model.acked.set(event.seq, submitted)
+    model.replayedCount++
+  }
 }
 
 const newEvent = (model: Model): SignalEvent => {
@@ -264,7 +325,9 @@ const workload = (disk: SimulatedDisk, wal: WalHandleShape, model: Model, rng: R
         const done = yield* Effect.exit(wal.checkpoint(seq))
         if (Exit.isFailure(done)) continue
         if (seq > model.ackedCheckpoint) model.ackedCheckpoint = seq
-        if (rng.chance(0.5)) yield* Effect.exit(wal.truncateBefore(seq + 1n))
+        if (!rng.chance(0.5)) continue
+        if (seq + 1n > model.truncationRequested) model.truncationRequested = seq + 1n
+        yield* Effect.exit(wal.truncateBefore(seq + 1n))
       }
     })
   const appenders = Array.from({ length: rng.int(1, 12) }, () =>
