@@ -5,7 +5,7 @@
  * a scope of its own and provides closing that scope, so an explicit `shutdown` releases
  * everything — drain, files, lock — in the same reverse order as closing the caller's scope.
  */
-import { Context, Effect, FileSystem, Layer, Path } from "effect"
+import { Context, Effect, FileSystem, Layer, Path, Tracer } from "effect"
 import { DedupWindow } from "../dedup/DedupWindow.ts"
 import { makeHandle } from "../wal/handleApi.ts"
 import { makeRetentionHolds } from "../wal/retentionHolds.ts"
@@ -40,7 +40,9 @@ export class OpenedWal extends Context.Service<OpenedWal, WalHandleShape>()("tid
         checkpoints: yield* Checkpoints,
         retention: makeRetentionHolds(),
         recovered: yield* RecoveredLog,
-        shutdown: yield* WalClose
+        shutdown: yield* WalClose,
+        // The native tracer keeps spans in memory only: links to callers would go nowhere.
+        linkCallerSpans: (yield* Tracer.Tracer) !== Tracer.Tracer.defaultValue()
       })
     })
   )

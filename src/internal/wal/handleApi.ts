@@ -17,7 +17,7 @@ import {
   Tracer
 } from "effect"
 import { outcomeOfSeq } from "../../AppendOutcome.ts"
-import { captureSignalEvent } from "../../SignalEvent.ts"
+import { captureSignalEvent, type SignalEvent } from "../../SignalEvent.ts"
 import type { ResolvedWalConfig } from "../../WalConfig.ts"
 import { type CheckpointError, type ClosedError, InvalidEventError, type IoError } from "../../WalError.ts"
 import type { CheckpointsShape } from "../layers/Checkpoints.ts"
@@ -54,6 +54,11 @@ export interface HandleParts {
   readonly retention: RetentionHolds
   readonly recovered: RecoveredLogShape
   readonly shutdown: Effect.Effect<void>
+  /**
+   * Whether appends read their caller's span for the batch span's links: only when a tracer
+   * that exports spans was in place at open (reading it costs a primitive per append).
+   */
+  readonly linkCallerSpans: boolean
 }
 
 export const makeHandle = (parts: HandleParts): WalHandleShape => {
@@ -104,32 +109,32 @@ const submitter =
             accepted ? await_ : Effect.fail(lifecycle.closedError())
         )
 
-const makeAppend = ({ writer, lifecycle }: HandleParts): WalHandleShape["append"] => {
+const makeAppend = ({ writer, lifecycle, linkCallerSpans }: HandleParts): WalHandleShape["append"] => {
   let appendCalls = 0
+  /** Queues and waits in one primitive: the writer resumes the caller directly (no Deferred). */
+  const queued = (captured: SignalEvent, callerSpan: Tracer.AnySpan | undefined) =>
+    Effect.callback<bigint, InvalidEventError | ClosedError | IoError>((resume) => {
+      if (!lifecycle.isOpen) return resume(Effect.fail(lifecycle.closedError()))
+      const startMillis = appendCalls++ % LATENCY_SAMPLE_EVERY === 0 ? performance.now() : NOT_TIMED
+      const request = appendOne(captured, startMillis, callerSpan)
+      request.resume = resume
+      if (Queue.offerUnsafe(writer.queue, request)) return
+      // The queue is full: wait for room (backpressure), then for the acknowledgement.
+      request.resume = undefined
+      resume(
+        Effect.flatMap(Queue.offer(writer.queue, request), (accepted) =>
+          accepted ? awaitCompletion(request) : Effect.fail(lifecycle.closedError())
+        )
+      )
+    })
   return (event) => {
     // Captured now, at the call: the fields are read once and copied, so neither a getter nor
     // the caller reusing its object can change what the writer encodes later.
     const captured = captureSignalEvent(event)
     if (captured instanceof InvalidEventError) return Effect.fail(captured)
-    // Two primitives per call on the hot path: one reads the caller's span (the batch's span
-    // links to it); in the other, queueing and waiting both happen when the callback registers,
-    // and the writer resumes it directly (no suspend, no Deferred).
-    return Effect.withFiber((fiber) =>
-      Effect.callback<bigint, InvalidEventError | ClosedError | IoError>((resume) => {
-        if (!lifecycle.isOpen) return resume(Effect.fail(lifecycle.closedError()))
-        const startMillis = appendCalls++ % LATENCY_SAMPLE_EVERY === 0 ? performance.now() : NOT_TIMED
-        const request = appendOne(captured, startMillis, callerSpanOf(fiber))
-        request.resume = resume
-        if (Queue.offerUnsafe(writer.queue, request)) return
-        // The queue is full: wait for room (backpressure), then for the acknowledgement.
-        request.resume = undefined
-        resume(
-          Effect.flatMap(Queue.offer(writer.queue, request), (accepted) =>
-            accepted ? awaitCompletion(request) : Effect.fail(lifecycle.closedError())
-          )
-        )
-      })
-    )
+    return linkCallerSpans
+      ? Effect.withFiber((fiber) => queued(captured, callerSpanOf(fiber)))
+      : queued(captured, undefined)
   }
 }
 
