@@ -128,11 +128,14 @@ const classify = (staging: Staging, batchNumber: number, context: StageContext):
     for (let slot = 0; slot < staging.count; slot++) seqOffsets[slot] = slot
     return staging.count
   }
+  // Locals, not property loads per event: this loop runs for every appended event.
+  const { dedup, pending, liveFromBatch } = context
+  const count = staging.count
   let written = 0
-  for (let slot = 0; slot < staging.count; slot++) {
-    if (context.dedup.contains(keys, slot)) {
+  for (let slot = 0; slot < count; slot++) {
+    if (dedup.contains(keys, slot)) {
       outcomes[slot] = DUPLICATE_OF_DURABLE
-    } else if (!context.pending.claim(keys, slot, batchNumber, context.liveFromBatch)) {
+    } else if (!pending.claim(keys, slot, batchNumber, liveFromBatch)) {
       outcomes[slot] = DUPLICATE_PENDING
     } else {
       outcomes[slot] = WRITTEN

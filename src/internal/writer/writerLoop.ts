@@ -46,9 +46,12 @@ export const runWriterLoop = (options: WriterLoopOptions): Effect.Effect<void> =
             if (batchWriter.size() >= batchMaxEvents) yield* flush
             break
           case "AppendMany":
-            for (let i = 0; i < request.events.length && lifecycle.failure === undefined; i++) {
+            // The WAL can only fail while a flush waits: check after each, not per event.
+            for (let i = 0; i < request.events.length; i++) {
               batchWriter.add(request, i, request.events[i] as (typeof request.events)[number])
-              if (batchWriter.size() >= batchMaxEvents) yield* flush
+              if (batchWriter.size() < batchMaxEvents) continue
+              yield* flush
+              if (lifecycle.failure !== undefined) break
             }
             break
           case "Command":
