@@ -151,7 +151,7 @@ const makeAppendAll = (parts: HandleParts): WalHandleShape["appendAll"] => {
     if (captured instanceof InvalidEventError) return Effect.fail(captured)
     return Effect.withFiber((fiber): Effect.Effect<ReadonlyArray<bigint>, ClosedError | IoError> => {
       if (!lifecycle.isOpen) return Effect.fail(lifecycle.closedError())
-      const callerSpan = callerSpanOf(fiber)
+      const callerSpan = parts.linkCallerSpans ? callerSpanOf(fiber) : undefined
       // Chunks of at most batchMaxEvents: the queue's bound stays meaningful for large calls.
       const requests: Array<AppendMany> = []
       for (let start = 0; start < captured.length; start += config.batchMaxEvents) {
