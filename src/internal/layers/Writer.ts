@@ -55,12 +55,17 @@ export class Writer extends Context.Service<Writer, WriterShape>()("tidal-wal/Wr
         fail: closeForWriting,
         onDurable: (batch: DurableBatch, eventsWritten, duplicates, syncMillis) => {
           metrics.batchDurable(eventsWritten, duplicates, syncMillis)
-          if (eventsWritten === 0) return
+          if (eventsWritten === 0) return undefined
           lifecycle.markDurable(batch.firstSeq + BigInt(eventsWritten) - 1n)
           metrics.segments(appender.segmentCount())
-          if (subscribers > 0) {
-            PubSub.publishUnsafe(published, { firstSeq: batch.firstSeq, records: batch.records.slice() })
-          }
+          // `publish`, not `publishUnsafe`: only the effectful form slides (drops the oldest) when
+          // a slow tail's buffer is full; the unsafe one drops the newest, and a tail at the end of
+          // a burst would then wait for the next append to notice it is behind.
+          return subscribers > 0
+            ? Effect.asVoid(
+                PubSub.publish(published, { firstSeq: batch.firstSeq, records: batch.records.slice() })
+              )
+            : undefined
         },
         onCompleted: (request, nowMillis) => {
           if (request.startMillis !== NOT_TIMED) metrics.appendSettled(nowMillis - request.startMillis)

@@ -122,20 +122,13 @@ export const makePipeline = (options: PipelineOptions): Pipeline => {
   /** Settles finished batches from the oldest on, stopping at the first still in flight. */
   const settleInOrder: Effect.Effect<void> = Effect.suspend(() => {
     const failedBefore = settledFailure
-    while (flights.length > 0) {
-      const head = flights[0] as Flight
-      if (head.exit === undefined) break
-      flights.shift()
-      if (settledFailure === undefined && head.exit._tag === "Failure")
-        settledFailure = asIoError(head.exit.cause)
-      if (settledFailure === undefined) settleDurable(head.staging, head.syncMillis, options.settle)
-      else settleFailed(head.staging, settledFailure, options.settle)
-    }
+    const after: Array<Effect.Effect<void>> = []
+    settledFailure = settleReady(flights, settledFailure, options.settle, after)
     room.wake()
     // A defect in a batch's I/O is a failure too: it closes the WAL like a failed sync.
-    return failedBefore === undefined && settledFailure !== undefined
-      ? options.fail(settledFailure)
-      : Effect.void
+    const failing =
+      failedBefore === undefined && settledFailure !== undefined ? options.fail(settledFailure) : Effect.void
+    return after.length === 0 ? failing : Effect.andThen(Effect.all(after, { discard: true }), failing)
   })
 
   return {
@@ -149,6 +142,33 @@ export const makePipeline = (options: PipelineOptions): Pipeline => {
 }
 
 // internals
+
+/**
+ * Settles the finished flights at the head of `flights`, in order; answers the first failure met
+ * (from `failure` on, every batch fails with it) and pushes what settled batches asked to run
+ * next (live-tail publishes) onto `after`, in batch order.
+ */
+const settleReady = (
+  flights: Array<Flight>,
+  failure: IoError | undefined,
+  settle: SettleContext,
+  after: Array<Effect.Effect<void>>
+): IoError | undefined => {
+  let failed = failure
+  while (flights.length > 0) {
+    const head = flights[0] as Flight
+    if (head.exit === undefined) break
+    flights.shift()
+    if (failed === undefined && head.exit._tag === "Failure") failed = asIoError(head.exit.cause)
+    if (failed !== undefined) {
+      settleFailed(head.staging, failed, settle)
+      continue
+    }
+    const next = settleDurable(head.staging, head.syncMillis, settle)
+    if (next !== undefined) after.push(next)
+  }
+  return failed
+}
 
 /** A condition the writer fiber waits on, re-checked every time a batch settles. */
 const makeSignal = () => {

@@ -6,6 +6,7 @@
  * except those whose event was a duplicate of one already durable: that answer (`0n`) holds
  * whatever happened to this batch.
  */
+import type { Effect } from "effect"
 import type { IoError } from "../../WalError.ts"
 import type { DedupWindowShape } from "../dedup/DedupWindow.ts"
 import { BATCH_HEADER_BYTES } from "../format/layout.ts"
@@ -23,20 +24,28 @@ export interface SettleContext {
   readonly dedup: DedupWindowShape
   /** 0n..(batchMaxEvents - 1)n, made once: a sequence number then costs one BigInt, not two. */
   readonly offsetBigInts: ReadonlyArray<bigint>
-  /** Called for every durable batch, also one that wrote nothing (all duplicates). */
+  /**
+   * Called for every durable batch, also one that wrote nothing (all duplicates); may answer an
+   * effect to run once the batch's callers are settled (publishing it to live tails).
+   */
   readonly onDurable: (
     batch: DurableBatch,
     eventsWritten: number,
     duplicates: number,
     syncMillis: number
-  ) => void
+  ) => Effect.Effect<void> | undefined
   /** Called with each append or appendAll chunk a batch completes, and the time it completed. */
   readonly onCompleted: (request: AppendOne | AppendMany, nowMillis: number) => void
 }
 
-export const settleDurable = (staging: Staging, syncMillis: number, context: SettleContext): void => {
+/** Settles a durable batch's callers; answers what `onDurable` asked to run afterwards. */
+export const settleDurable = (
+  staging: Staging,
+  syncMillis: number,
+  context: SettleContext
+): Effect.Effect<void> | undefined => {
   context.dedup.remember(staging.keys, staging.written)
-  context.onDurable(
+  const after = context.onDurable(
     {
       firstSeq: staging.firstSeq,
       batchTimestampNanos: staging.timestampNanos,
@@ -55,6 +64,7 @@ export const settleDurable = (staging: Staging, syncMillis: number, context: Set
         : 0n
     settle(owner, index, seq, completed)
   })
+  return after
 }
 
 export const settleFailed = (staging: Staging, error: IoError, context: SettleContext): void => {
