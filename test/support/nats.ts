@@ -148,7 +148,7 @@ const makeNode = (spec: NodeSpec): NatsNode => {
   const start = Effect.promise(
     () =>
       new Promise<void>((resolve, reject) => {
-        const process = spawn("nats-server", args, { stdio: ["ignore", "ignore", "pipe"] })
+        const process = spawn(requireNatsServer(), args, { stdio: ["ignore", "ignore", "pipe"] })
         child = process
         exited = new Promise((done) => process.once("exit", () => done()))
         let ready = false
@@ -194,15 +194,32 @@ const tempRoot: Effect.Effect<string, never, Scope.Scope> = Effect.acquireReleas
   (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
 )
 
-let checked = false
-const requireNatsServer = (): void => {
-  if (checked) return
-  try {
-    execFileSync("nats-server", ["--version"], { stdio: "ignore" })
-    checked = true
-  } catch {
-    throw new Error(
-      "nats-server is not installed: run `bash .ci/install-nats-server` (Debian: apt-get install nats-server)"
-    )
+/**
+ * The nats-server binary: `NATS_SERVER` if set, else the first that runs of the PATH's and the
+ * usual install places — Debian puts it in /usr/sbin, which a non-login PATH often lacks.
+ */
+const NATS_SERVER_CANDIDATES = [
+  process.env.NATS_SERVER,
+  "nats-server",
+  "/usr/sbin/nats-server",
+  "/usr/local/sbin/nats-server",
+  "/usr/local/bin/nats-server",
+  "/usr/bin/nats-server"
+].filter((candidate): candidate is string => candidate !== undefined && candidate !== "")
+
+let natsServerBinary: string | undefined
+const requireNatsServer = (): string => {
+  if (natsServerBinary !== undefined) return natsServerBinary
+  for (const candidate of NATS_SERVER_CANDIDATES) {
+    try {
+      execFileSync(candidate, ["--version"], { stdio: "ignore" })
+      natsServerBinary = candidate
+      return candidate
+    } catch {
+      // Not there, or not runnable: try the next place.
+    }
   }
+  throw new Error(
+    "nats-server is not installed: run `bash .ci/install-nats-server` (Debian: apt-get install nats-server)"
+  )
 }
