@@ -18,7 +18,7 @@
  */
 import { Effect, type FileSystem } from "effect"
 import type { CorruptionReason, IoError } from "../../WalError.ts"
-import { BATCH_MAGIC } from "../format/layout.ts"
+import { BATCH_HEADER_BYTES, BATCH_MAGIC } from "../format/layout.ts"
 import { type FileChunk, READ_CHUNK_BYTES, readFileChunk } from "../fs/durable.ts"
 import { inspectInChunk, type ScanProblem, type SegmentScan } from "./segmentScanner.ts"
 
@@ -149,7 +149,15 @@ const survivorsAfter = (context: DamageContext, damagedOffset: number): Effect.E
   Effect.gen(function* () {
     const chunkBytes = context.chunkBytes ?? READ_CHUNK_BYTES
     const readAt = (offsetBytes: number, lengthBytes: number) =>
-      readFileChunk(context.fs, context.path, offsetBytes, Math.max(chunkBytes, lengthBytes), context.scratch)
+      // At least a header's worth, so a chunk always holds a whole magic number and the search
+      // moves forward even with a tiny chunk size (the tests use chunks down to one byte).
+      readFileChunk(
+        context.fs,
+        context.path,
+        offsetBytes,
+        Math.max(chunkBytes, lengthBytes, BATCH_HEADER_BYTES),
+        context.scratch
+      )
     const start = damagedOffset + 1
     const given = context.chunk
     let chunk =
@@ -172,6 +180,7 @@ const survivorsAfter = (context: DamageContext, damagedOffset: number): Effect.E
         const next = Math.max(from, chunkEnd - (MAGIC_BYTES.byteLength - 1))
         if (next <= chunk.offsetBytes) throw new Error("invariant: the survivor search makes no progress")
         chunk = yield* readAt(next, chunkBytes)
+        from = next
         continue
       }
       let offset = found
@@ -202,6 +211,8 @@ const survivorsAfter = (context: DamageContext, damagedOffset: number): Effect.E
 /** The file offset of the first magic number at or after `from` in `chunk`, if any. */
 const magicAt = (chunk: FileChunk, from: number): number | undefined => {
   const buffer = Buffer.from(chunk.bytes.buffer, chunk.bytes.byteOffset, chunk.bytes.byteLength)
+  // A negative offset would make indexOf count from the buffer's end and skip most of the chunk.
+  if (from < chunk.offsetBytes) throw new Error("invariant: the survivor search reads behind its chunk")
   const index = buffer.indexOf(MAGIC_BYTES, from - chunk.offsetBytes)
   return index < 0 ? undefined : chunk.offsetBytes + index
 }
