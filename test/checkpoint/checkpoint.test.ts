@@ -1,7 +1,8 @@
 /**
  * SPEC §3 "Checkpoint and truncation" and SPEC §2 `checkpoint.meta`: the CheckpointError rules,
  * replay after a checkpoint, truncateBefore's bounds and count, an atomic checkpoint under faults
- * and under real SIGKILLs, and a damaged checkpoint failing open.
+ * and under real SIGKILLs (at moments from a printed seed; TIDAL_WAL_CRASH_SEED reruns them), and
+ * a damaged checkpoint failing open.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, FileSystem, Path } from "effect"
@@ -10,7 +11,7 @@ import { decodeCheckpoint } from "../../src/internal/format/checkpointRecord.ts"
 import { sigkill, spawnChild } from "../support/child.ts"
 import { FaultPlan } from "../support/FaultyFileSystem.ts"
 import { buildLog, hashTree, segmentPaths } from "../support/logs.ts"
-import { eventFor, faultyLayer, nodeLayer, tempDir } from "../support/wal.ts"
+import { eventFor, faultyLayer, nodeLayer, seededRng, tempDir } from "../support/wal.ts"
 
 const BATCH_BYTES = 64 + 5 * 21
 const config = (dir: string) => ({
@@ -142,8 +143,9 @@ describe("checkpoint", () => {
       }).pipe(Effect.scoped, Effect.provide(nodeLayer))
   )
 
+  const killRng = seededRng("TIDAL_WAL_CRASH_SEED", "SIGKILL during checkpoints")
   it.live(
-    "SIGKILL during checkpoints never leaves an unreadable checkpoint",
+    `SIGKILL during checkpoints never leaves an unreadable checkpoint (seed ${killRng.seed})`,
     () =>
       Effect.gen(function* () {
         const fs = yield* FileSystem.FileSystem
@@ -153,7 +155,7 @@ describe("checkpoint", () => {
         for (let round = 0; round < 8; round++) {
           const child = spawnChild([dir, "checkpoint"])
           yield* Effect.promise(() => child.ready)
-          yield* Effect.sleep(`${10 + Math.floor(Math.random() * 150)} millis`)
+          yield* Effect.sleep(`${killRng.int(10, 159)} millis`)
           yield* Effect.promise(() => sigkill(child))
           for (const line of child.lines) {
             const [kind, seq] = line.split(" ")

@@ -6,19 +6,21 @@
  * directory, so each recovery also starts from the previous crash's leftovers (torn tails, a dead
  * owner's LOCK). After each crash the last acknowledged event is appended again, as a retrying
  * client would: the dedup window, seeded from disk, answers 0n. TIDAL_WAL_CRASH_ROUNDS raises the
- * count for soak runs.
+ * count for soak runs. The kill moments come from a printed seed; TIDAL_WAL_CRASH_SEED reruns them
+ * (the child's progress by then still depends on the machine).
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { LockedError, WalHandle } from "../../src/index.ts"
 import { sigkill, spawnChild } from "../support/child.ts"
-import { eventFor, nodeLayer, plainEvent, storedFor, tempDir } from "../support/wal.ts"
+import { eventFor, nodeLayer, plainEvent, seededRng, storedFor, tempDir } from "../support/wal.ts"
 
 const ROUNDS = Number(process.env.TIDAL_WAL_CRASH_ROUNDS ?? 20)
+const rng = seededRng("TIDAL_WAL_CRASH_SEED", "SIGKILL rounds")
 
 describe("real crashes (SIGKILL)", () => {
   it.live(
-    `${ROUNDS} kill/reopen rounds on one directory lose no acknowledged event`,
+    `${ROUNDS} kill/reopen rounds on one directory lose no acknowledged event (seed ${rng.seed})`,
     () =>
       Effect.gen(function* () {
         const dir = yield* tempDir
@@ -27,7 +29,7 @@ describe("real crashes (SIGKILL)", () => {
         for (let round = 1; round <= ROUNDS; round++) {
           const child = spawnChild([dir, "append", String(round), "200"])
           yield* Effect.promise(() => child.ready)
-          yield* Effect.sleep(`${20 + Math.floor(Math.random() * 200)} millis`)
+          yield* Effect.sleep(`${rng.int(20, 219)} millis`)
           yield* Effect.promise(() => sigkill(child))
           let lastAckedThisRound: number | undefined
           for (const line of child.lines) {

@@ -13,10 +13,13 @@ import { decodeBatchForTest } from "../support/decode.ts"
 import { fixtureVectorsPath, fromHex, hex, sharedVectorsPath, toEvent, vectors } from "../support/vectors.ts"
 
 describe("format v1 vectors", () => {
-  it("the committed fixture is an exact copy of shared/vectors", () => {
-    if (!existsSync(sharedVectorsPath)) return
-    assert.strictEqual(readFileSync(fixtureVectorsPath, "utf8"), readFileSync(sharedVectorsPath, "utf8"))
-  })
+  // ../shared exists only beside the development checkout: without it this shows as skipped.
+  it.skipIf(!existsSync(sharedVectorsPath))(
+    "the committed fixture is an exact copy of shared/vectors",
+    () => {
+      assert.strictEqual(readFileSync(fixtureVectorsPath, "utf8"), readFileSync(sharedVectorsPath, "utf8"))
+    }
+  )
 
   it("encodes and decodes every event record", () => {
     assert.isAtLeast(vectors.events.length, 5)

@@ -15,7 +15,7 @@ import {
   readyLockChild,
   spawnLockChild
 } from "../support/lockProcess.ts"
-import { eventFor, nodeLayer, plainEvent, tempDir } from "../support/wal.ts"
+import { eventFor, nodeLayer, plainEvent, seededRng, tempDir } from "../support/wal.ts"
 
 const ROUNDS = Number(process.env.TIDAL_WAL_LOCK_ROUNDS ?? 24)
 const RACERS = 4
@@ -30,9 +30,7 @@ describe("the directory lock across processes", () => {
     `${ROUNDS} rounds: ${RACERS} processes race for the lock, never two holders; a SIGKILLed holder's lock is free`,
     () =>
       Effect.gen(function* () {
-        const seed = Number(process.env.TIDAL_WAL_LOCK_SEED ?? Date.now() % 2 ** 31)
-        console.log(`lock race seed ${seed} (TIDAL_WAL_LOCK_SEED=${seed} replays the delays)`)
-        const random = mulberry32(seed)
+        const { seed, next: random } = seededRng("TIDAL_WAL_LOCK_SEED", "lock race delays")
         const dir = join(yield* tempDir, "wal")
         const racers = yield* Effect.forEach(Array.from({ length: RACERS }), () => spawnRacer(dir), {
           concurrency: "unbounded"
@@ -145,15 +143,3 @@ describe("the directory lock across processes", () => {
 
 /** A racer, killed when the test's scope closes even if the test fails. */
 const spawnRacer = (dir: string) => Effect.map(readyLockChild(["racer", dir]), ({ child }) => child)
-
-/** A small seeded PRNG (mulberry32), so a failing run's delays can be replayed. */
-const mulberry32 = (seed: number) => {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}

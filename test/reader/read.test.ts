@@ -137,28 +137,6 @@ describe("tail", () => {
         )
       }).pipe(Effect.scoped, Effect.provide(nodeLayer))
   )
-
-  it.live("a tail slower than the writer re-reads what it missed from disk", () =>
-    Effect.gen(function* () {
-      const dir = yield* tempDir
-      const [wal] = yield* WalHandle.open({ dir, groupCommit: "eager", batchMaxEvents: 1 })
-      const tail = yield* Effect.forkChild(
-        wal.tail(1n).pipe(
-          Stream.mapEffect((e) => Effect.as(Effect.sleep("1 millis"), e)),
-          Stream.runCollect
-        )
-      )
-      yield* settle(20)
-      // 600 single-event batches: more than the tail's buffer of published batches.
-      yield* Effect.forEach(eventsFor(600), (e) => wal.append(e), { concurrency: 50, discard: true })
-      yield* wal.shutdown
-      const seen = yield* Fiber.join(tail)
-      assert.deepStrictEqual(
-        seen.map((e) => e.seq),
-        Array.from({ length: 600 }, (_, i) => BigInt(i + 1))
-      )
-    }).pipe(Effect.scoped, Effect.provide(nodeLayer))
-  )
 })
 
 describe("reading while segments are removed", () => {

@@ -13,7 +13,6 @@ import {
   faultyLayer,
   nodeLayer,
   plainEvent,
-  settle,
   storedFor,
   tempDir
 } from "../support/wal.ts"
@@ -44,7 +43,6 @@ describe("write and sync failures", () => {
                   concurrency: "unbounded"
                 })
               )
-              yield* settle(50)
               const exits = yield* Fiber.join(failing)
               const later = yield* Effect.exit(wal.append(eventFor(999)))
               const laterAll = yield* Effect.exit(wal.appendAll([eventFor(998)]))

@@ -44,6 +44,9 @@ export const openWal = (config: WalConfigInput) =>
     Effect.gen(function* () {
       const scope = yield* Scope.fork(yield* Effect.scope)
       const close = closeOnce(scope)
+      // The caller's scope closing must wait for a shutdown already under way: closing the child
+      // first detaches it, and the parent's close would not wait for the drain otherwise.
+      yield* Effect.addFinalizer(() => close)
       const context = yield* restore(
         Layer.buildWithScope(walGraph(config).pipe(Layer.provide(Layer.succeed(WalClose, close))), scope)
       ).pipe(Effect.onExit((exit) => (exit._tag === "Failure" ? Scope.close(scope, exit) : Effect.void)))

@@ -52,7 +52,10 @@ export const makeCollector = (
       }
       let events = countEvents(group)
       if (windowMillis === undefined) return group
-      if (events >= batchMaxEvents) return cut(group)
+      if (events >= batchMaxEvents) {
+        previousGroupEvents = batchMaxEvents
+        return cut(group)
+      }
       const startMillis = yield* Clock.currentTimeMillis
       const waitMillis = yield* windowMillis(startMillis, {
         groupEvents: events,

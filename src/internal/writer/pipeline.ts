@@ -98,7 +98,10 @@ export const makePipeline = (options: PipelineOptions): Pipeline => {
       yield* sync
       flight.syncMillis = performance.now() - syncStart
     }).pipe(
-      Effect.tapError(options.fail),
+      // Any failure, a defect included, closes the WAL at once: no later write may start.
+      Effect.tapCause((cause) =>
+        Cause.hasInterruptsOnly(cause) ? Effect.void : options.fail(asIoError(cause))
+      ),
       Effect.withSpan(
         "tidal-wal.batch",
         {
