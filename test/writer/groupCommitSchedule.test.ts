@@ -99,3 +99,21 @@ describe("GroupCommitWindow.layer", () => {
       )
   )
 })
+
+describe("GroupCommitWindow.layer from plain JavaScript", () => {
+  it.live("something that is not a Schedule fails open with InvalidConfigError naming it", () =>
+    Effect.gen(function* () {
+      const dir = yield* tempDir
+      const notASchedule = { step: "nope" } as unknown as GroupCommit.GroupCommitWindow
+      const error = yield* Effect.flip(
+        Effect.scoped(WalHandle.open({ dir })).pipe(
+          Effect.provideService(GroupCommit.GroupCommitSchedule, notASchedule)
+        )
+      )
+      assert.strictEqual(error._tag, "InvalidConfigError")
+      if (error._tag === "InvalidConfigError") assert.strictEqual(error.field, "GroupCommitSchedule")
+      // The lock was released with the failed open: the directory opens again.
+      yield* Effect.scoped(WalHandle.open({ dir }))
+    }).pipe(Effect.provide(nodeLayer))
+  )
+})

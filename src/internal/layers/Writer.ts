@@ -6,13 +6,14 @@
  * write and sync everything queued, then close the feed. It is registered after the fiber is
  * forked and after the batches' scope is made, so it runs before either is interrupted.
  */
-import { Cause, Context, Duration, Effect, Fiber, Layer, PubSub, Queue, Scope } from "effect"
+import { Cause, Context, Duration, Effect, Fiber, Layer, PubSub, Queue, Schedule, Scope } from "effect"
 import type { GroupCommitWindow } from "../../GroupCommitWindow.ts"
 import * as GroupCommit from "../../GroupCommitWindow.ts"
 import type { ResolvedWalConfig } from "../../WalConfig.ts"
-import { IoError } from "../../WalError.ts"
+import { InvalidConfigError, IoError } from "../../WalError.ts"
 import { DedupWindow } from "../dedup/DedupWindow.ts"
 import { type PublishedBatch, TAIL_BUFFER_BATCHES } from "../reader/liveTail.ts"
+import { formatValue } from "../schemaIssue.ts"
 import { makeBatchWriter } from "../writer/batchWriter.ts"
 import { NOT_TIMED, reject, type WriterRequest } from "../writer/requests.ts"
 import type { DurableBatch } from "../writer/settling.ts"
@@ -76,7 +77,7 @@ export class Writer extends Context.Service<Writer, WriterShape>()("tidal-wal/Wr
           queue,
           batchWriter,
           batchMaxEvents: config.batchMaxEvents,
-          window: (yield* GroupCommit.GroupCommitSchedule) ?? groupCommitWindow(config),
+          window: (yield* providedWindow) ?? groupCommitWindow(config),
           lifecycle,
           onGroup: () => metrics.queueDepth(Queue.sizeUnsafe(queue))
         }).pipe(Effect.catchCause((cause) => writerDied(cause, dir, lifecycle, queue)))
@@ -94,6 +95,24 @@ export class Writer extends Context.Service<Writer, WriterShape>()("tidal-wal/Wr
 }
 
 // internals
+
+/**
+ * The window provided with `GroupCommitWindow.layer`, if any. From plain JavaScript anything can
+ * be provided: what is not a `Schedule` fails open, before the writer would trip on it.
+ */
+const providedWindow = Effect.flatMap(
+  Effect.service(GroupCommit.GroupCommitSchedule),
+  (provided): Effect.Effect<GroupCommitWindow | undefined, InvalidConfigError> =>
+    provided === undefined || Schedule.isSchedule(provided as unknown)
+      ? Effect.succeed(provided)
+      : Effect.fail(
+          new InvalidConfigError({
+            field: "GroupCommitSchedule",
+            value: formatValue(provided),
+            detail: "expected a Schedule (GroupCommitWindow.window, GroupCommitWindow.adaptive or your own)"
+          })
+        )
+)
 
 /** The config's group-commit policy as the collector's window. */
 const groupCommitWindow = (config: ResolvedWalConfig): GroupCommitWindow | "eager" =>

@@ -105,29 +105,32 @@ export const stageBatch = (
   const count = staging.count
   staging.batchNumber = batchNumber
   staging.timestampNanos = nowNanos
+  // A window of zero is deduplication off: no keys to hash, every event is written.
+  const deduplicating = context.dedup.windowNanos > 0n
   // Encode and hash everything first, then classify: the slots of all the batch's keys are
   // fetched from the (large) dedup tables at once, overlapping their cache misses.
   for (let slot = 0; slot < count; slot++) {
     const offset = BATCH_HEADER_BYTES + slot * EVENT_RECORD_BYTES
     writeEventRecord(view, offset, staging.events[slot] as SignalEvent)
-    dedupKeyInto(buffer, offset, keys, slot)
+    if (deduplicating) dedupKeyInto(buffer, offset, keys, slot)
   }
-  context.dedup.prefetch(keys, count)
-  const written = classify(staging, batchNumber, context)
+  if (deduplicating) context.dedup.prefetch(keys, count)
+  const written = deduplicating ? classify(staging, batchNumber, context) : writeAll(staging)
   staging.written = written
   staging.firstSeq = written > 0 ? context.reserveSeqs(written) : 0n
   staging.sizeBytes = written > 0 ? sealBatch(buffer, staging.firstSeq, nowNanos, written) : 0
 }
 
+/** Every event written, in order: deduplication is off. */
+const writeAll = (staging: Staging): number => {
+  staging.outcomes.fill(WRITTEN, 0, staging.count)
+  for (let slot = 0; slot < staging.count; slot++) staging.seqOffsets[slot] = slot
+  return staging.count
+}
+
 /** Decides each slot's outcome and packs the written records (and keys) to the front. */
 const classify = (staging: Staging, batchNumber: number, context: StageContext): number => {
   const { buffer, keys, outcomes, seqOffsets } = staging
-  // A window of zero is deduplication off: no repeat is a duplicate, in flight or not.
-  if (context.dedup.windowNanos === 0n) {
-    outcomes.fill(WRITTEN, 0, staging.count)
-    for (let slot = 0; slot < staging.count; slot++) seqOffsets[slot] = slot
-    return staging.count
-  }
   // Locals, not property loads per event: this loop runs for every appended event.
   const { dedup, pending, liveFromBatch } = context
   const count = staging.count
