@@ -9,7 +9,7 @@
  */
 import { Effect, type FileSystem, type Path } from "effect"
 import { CorruptionError, type IoError } from "../../WalError.ts"
-import { io, readFileIfExists, syncDirectory, writeFileSynced } from "./durable.ts"
+import { atomicReplace, readFileIfExists } from "./durable.ts"
 
 export const WAL_ID_FILE = "wal-id"
 
@@ -27,12 +27,9 @@ export const readOrCreateWalId = (
     const existing = yield* readFileIfExists(fs, file)
     if (existing !== undefined) return yield* parseWalId(file, existing)
     const id = randomWalId()
-    const tmp = `${file}.tmp`
-    // A temp file left by a cut during an earlier creation is stale: that id was never durable,
-    // so no one can have seen it.
-    yield* writeFileSynced(fs, tmp, new TextEncoder().encode(`${id}\n`), "w")
-    yield* io("rename", file)(fs.rename(tmp, file))
-    yield* syncDirectory(fs, dir)
+    // A temp file left by a cut during an earlier creation is overwritten: that id was never
+    // durable, so no one can have seen it.
+    yield* atomicReplace(fs, dir, file, new TextEncoder().encode(`${id}\n`))
     return id
   })
 
