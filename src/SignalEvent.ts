@@ -57,16 +57,13 @@ export interface ReplayedEvent extends SignalEvent {
   readonly seq: bigint
 }
 
-/** The four fields as read from a caller's value, before they are checked. */
-interface ReadFields {
-  readonly entityId: unknown
-  readonly signalType: unknown
-  readonly weight: unknown
-  readonly timestamp: unknown
-}
-
-/** The rules of `SignalEvent` on fields already read: no getter or Proxy trap runs here. */
-const hasValidFields = (e: ReadFields): e is SignalEvent => {
+/**
+ * The rules of `SignalEvent` on fields already read (`readEventFields`): no getter or Proxy trap
+ * runs here.
+ *
+ * @internal
+ */
+export const hasValidFields = (e: EventFields): e is SignalEvent => {
   const { entityId, signalType, weight, timestamp } = e
   return (
     typeof entityId === "bigint" &&
@@ -94,7 +91,7 @@ const hasValidFields = (e: ReadFields): e is SignalEvent => {
 export const isSignalEvent = (u: unknown): u is SignalEvent => {
   if (typeof u !== "object" || u === null) return false
   try {
-    return !Array.isArray(u) && hasValidFields(u as ReadFields)
+    return !Array.isArray(u) && hasValidFields(u as EventFields)
   } catch {
     return false
   }
@@ -111,21 +108,52 @@ const decodeEvent = Schema.decodeUnknownExit(SignalEvent)
  * @category validation
  */
 export const captureSignalEvent = (u: unknown): SignalEvent | InvalidEventError => {
+  const event: EventFields = {
+    entityId: undefined,
+    signalType: undefined,
+    weight: undefined,
+    timestamp: undefined
+  }
+  const unreadable = readEventFields(u, event)
+  if (unreadable !== undefined) return unreadable
+  return hasValidFields(event) ? event : invalidEventError(event)
+}
+
+/**
+ * The four fields of an event as read from a caller's value, before they are checked; written by
+ * `readEventFields`.
+ *
+ * @internal
+ */
+export interface EventFields {
+  entityId: unknown
+  signalType: unknown
+  weight: unknown
+  timestamp: unknown
+}
+
+/**
+ * Reads the four fields of `u` once each into `into`, or answers the `InvalidEventError` for a
+ * value that is not an object or whose fields cannot be read. `into` is the caller's: `appendAll`
+ * reuses one for every event of a call, so capturing allocates nothing per event. Never throws.
+ *
+ * @internal
+ */
+export const readEventFields = (u: unknown, into: EventFields): InvalidEventError | undefined => {
   if (typeof u !== "object" || u === null) return invalidEventError(u)
-  const e = u as ReadFields
-  let field: keyof ReadFields | "(root)" = "(root)"
-  let event: ReadFields
+  const e = u as EventFields
+  let field: keyof EventFields | "(root)" = "(root)"
   try {
     // The Schema takes no array for a struct; `isArray` sits in the try: a revoked Proxy throws.
     if (Array.isArray(u)) return notAnObject(u, "not an array")
     field = "entityId"
-    const entityId = e.entityId
+    into.entityId = e.entityId
     field = "signalType"
-    const signalType = e.signalType
+    into.signalType = e.signalType
     field = "weight"
-    const weight = e.weight
+    into.weight = e.weight
     field = "timestamp"
-    event = { entityId, signalType, weight, timestamp: e.timestamp }
+    into.timestamp = e.timestamp
   } catch (cause) {
     return new InvalidEventError({
       field,
@@ -133,7 +161,7 @@ export const captureSignalEvent = (u: unknown): SignalEvent | InvalidEventError 
       detail: `reading it threw: ${describeThrown(cause)}`
     })
   }
-  return hasValidFields(event) ? event : invalidEventError(event)
+  return undefined
 }
 
 /**
@@ -179,7 +207,7 @@ const notAnObject = (u: unknown, detail: string): InvalidEventError =>
  */
 const fallbackError = (u: unknown): InvalidEventError => {
   if (typeof u !== "object" || u === null) return notAnObject(u, `got ${u === null ? "null" : typeof u}`)
-  const fields = u as ReadFields
+  const fields = u as EventFields
   for (const field of FIELD_NAMES) {
     const value = fields[field]
     if ((typeof value === "object" && value !== null) || typeof value === "function") {

@@ -248,6 +248,22 @@ describe("append: bad events are InvalidEventError naming the field", () => {
   )
 })
 
+describe("appendAll: lists of no events", () => {
+  it.live("an empty array, Set or generator answers [] at once and writes nothing", () =>
+    withWal((wal) =>
+      Effect.gen(function* () {
+        const empties: ReadonlyArray<Iterable<SignalEvent>> = [[], new Set(), (function* () {})()]
+        for (const empty of empties) {
+          const seqs = yield* wal.appendAll(empty).pipe(Effect.timeout("5 seconds"))
+          assert.deepStrictEqual(seqs, [])
+        }
+        assert.strictEqual(yield* wal.nextSeq, 1n)
+        assert.deepStrictEqual(yield* wal.appendAll([good]), [1n])
+      })
+    )
+  )
+})
+
 describe("appendAll: a bad event is named by index, a bad list on events", () => {
   for (const [label, input, field] of badEvents) {
     const expected = field === "(root)" ? "events[1]" : `events[1].${field}`

@@ -12,6 +12,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { type Cause, Duration, Effect, type Fiber, Queue, Schedule } from "effect"
 import { TestClock } from "effect/testing"
 import type { GroupCommitInput, GroupCommitWindow } from "../../src/GroupCommitWindow.ts"
+import { captureEvents } from "../../src/internal/wal/captureEvents.ts"
 import { makeCollector } from "../../src/internal/writer/batchCollector.ts"
 import {
   type AppendMany,
@@ -22,13 +23,18 @@ import {
   NOT_TIMED,
   type WriterRequest
 } from "../../src/internal/writer/requests.ts"
+import { InvalidEventError } from "../../src/WalError.ts"
 import { eventFor, eventsFor } from "../support/wal.ts"
 
 const BATCH_MAX_EVENTS = 10
 const WINDOW_MILLIS = 7
 
 const one = (i: number): AppendOne => appendOne(eventFor(i), NOT_TIMED, undefined)
-const many = (count: number, from: number): AppendMany => appendMany(eventsFor(count, from), undefined)
+const many = (count: number, from: number): AppendMany => {
+  const captured = captureEvents(eventsFor(count, from))
+  if (captured instanceof InvalidEventError) throw captured
+  return appendMany(captured, undefined)
+}
 const command = (): Command => ({ _tag: "Command", run: Effect.void, reject: () => {} })
 
 /** A window of `WINDOW_MILLIS` that records every input it is stepped with. */

@@ -114,7 +114,7 @@ export const makeHarness = (options: HarnessOptions) =>
       const requests = Array.from({ length: options.eventsPerBatch }, (_, i) =>
         appendOne(eventFor(first + i), NOT_TIMED, undefined)
       )
-      for (const request of requests) writer.add(request, 0, request.event)
+      for (const request of requests) writer.addOne(request)
       batches.push(requests)
       return writer.flush
     })

@@ -1,64 +1,143 @@
 /**
- * `appendAll`'s input, captured at the call: the iterable is walked once, every event copied and
- * checked (see `captureSignalEvent`), so the caller may reuse its array and its events at once.
- * Whatever `events` is — null, a number, a single event, an iterator that throws — the result is
- * an `InvalidEventError`, never a throw.
+ * `appendAll`'s input, captured at the call: the iterable is walked once, every event's fields
+ * read once and checked (see `readEventFields`), and each event encoded at once as its 21-byte
+ * record (docs/FORMAT.md §2) into one buffer for the call. The caller may reuse its array and its
+ * events at once; the writer copies the records into its batch, with no object per event kept in
+ * between. Whatever `events` is — null, a number, a single event, an iterator that throws — the
+ * result is an `InvalidEventError`, never a throw.
  */
-import { captureSignalEvent, type SignalEvent } from "../../SignalEvent.ts"
+import { type EventFields, hasValidFields, invalidEventError, readEventFields } from "../../SignalEvent.ts"
 import { InvalidEventError } from "../../WalError.ts"
+import { writeEventRecord } from "../format/eventRecord.ts"
+import { EVENT_RECORD_BYTES } from "../format/layout.ts"
 import { describeThrown, formatValue } from "../schemaIssue.ts"
 
-/**
- * Copies every event of `events` (see `captureSignalEvent`) into a fresh array, or fails with
- * the `InvalidEventError` naming the first bad one (`events[i].field`). Whatever `events` is —
- * null, a number, a single event, an iterator that throws — the result is an error, never a
- * throw: a non-iterable is reported on the field "events".
- */
-export const captureEvents = (events: unknown): Array<SignalEvent> | InvalidEventError => {
-  const iterator = iteratorOf(events)
-  if (iterator instanceof InvalidEventError) return iterator
-  const captured: Array<SignalEvent> = []
-  let invalid: InvalidEventError | undefined
-  try {
-    for (let step = nextStep(iterator); step.done !== true; step = nextStep(iterator)) {
-      const event = captureSignalEvent(step.value)
-      if (event instanceof InvalidEventError) {
-        invalid = inEvents(captured.length, event)
-        iterator.return?.()
-        return invalid
-      }
-      captured.push(event)
-    }
-  } catch (cause) {
-    // A throwing `return` after a bad event must not hide the bad event.
-    return (
-      invalid ??
-      eventsError(
-        formatValue(events),
-        `iterating threw after ${captured.length} events: ${describeThrown(cause)}`
-      )
-    )
-  }
-  return captured
+/** The events of one call, as records: event `i` is bytes `21 i .. 21 (i + 1)` of `records`. */
+export interface CapturedEvents {
+  readonly records: Uint8Array
+  readonly count: number
 }
 
-const iteratorOf = (events: unknown): Iterator<unknown> | InvalidEventError => {
-  const shown = formatValue(events)
-  if (events === null || events === undefined) return eventsError(shown, "expected an iterable of events")
+/**
+ * Encodes every event of `events` into a fresh buffer, or fails with the `InvalidEventError`
+ * naming the first bad one (`events[i].field`). A non-iterable is reported on the field "events".
+ */
+export const captureEvents = (events: unknown): CapturedEvents | InvalidEventError => {
+  const iterator = iteratorOf(events)
+  if (iterator instanceof InvalidEventError) return iterator
+  let sink: Sink | undefined
+  try {
+    // An array's length sizes the buffer: one allocation for the call.
+    sink = makeSink(iterator === ARRAY ? (events as ReadonlyArray<unknown>).length : INITIAL_EVENTS)
+    const failure = iterator === ARRAY ? captureArray(events, sink) : captureIterated(iterator, sink)
+    return failure ?? { records: sink.bytes.subarray(0, sink.count * EVENT_RECORD_BYTES), count: sink.count }
+  } catch (cause) {
+    return eventsError(
+      formatValue(events),
+      `iterating threw after ${sink?.count ?? 0} events: ${describeThrown(cause)}`
+    )
+  }
+}
+
+// internals
+
+/** The growing buffer of one call's records, and the fields of the event being captured. */
+interface Sink {
+  bytes: Uint8Array
+  view: DataView
+  count: number
+  readonly fields: EventFields
+}
+
+/** Events the buffer starts with room for when no array length sizes it. */
+const INITIAL_EVENTS = 16
+/** A hostile `length` (a sparse array, a Proxy) must not allocate gigabytes before any event is read. */
+const PRESIZE_MAX_EVENTS = 65_536
+
+const makeSink = (events: number): Sink => {
+  // `events` may be anything a hostile `length` answered: NaN, negative, huge.
+  const capacity = events >= 1 ? Math.min(events, PRESIZE_MAX_EVENTS) : INITIAL_EVENTS
+  const bytes = new Uint8Array(capacity * EVENT_RECORD_BYTES)
+  return {
+    bytes,
+    view: new DataView(bytes.buffer),
+    count: 0,
+    // One per call, not per event; and not shared between calls: a getter may call appendAll.
+    fields: { entityId: undefined, signalType: undefined, weight: undefined, timestamp: undefined }
+  }
+}
+
+/** Reads, checks and encodes one event; answers its error, already placed at its index. */
+const captureOne = (sink: Sink, value: unknown): InvalidEventError | undefined => {
+  const { fields } = sink
+  const unreadable = readEventFields(value, fields)
+  if (unreadable !== undefined) return inEvents(sink.count, unreadable)
+  // A copy for the report: the Schema's decode reads what was read, never the caller's value.
+  if (!hasValidFields(fields)) return inEvents(sink.count, invalidEventError({ ...fields }))
+  if ((sink.count + 1) * EVENT_RECORD_BYTES > sink.bytes.length) grow(sink)
+  writeEventRecord(sink.view, sink.count * EVENT_RECORD_BYTES, fields)
+  sink.count++
+  return undefined
+}
+
+const grow = (sink: Sink): void => {
+  const bytes = new Uint8Array(sink.bytes.length * 2)
+  bytes.set(sink.bytes.subarray(0, sink.count * EVENT_RECORD_BYTES))
+  sink.bytes = bytes
+  sink.view = new DataView(bytes.buffer)
+}
+
+/**
+ * An array with the built-in iterator, walked by index: what that iterator does (reading
+ * `length` and then the element at each step, so a Proxy sees the same reads), without a result
+ * object per step.
+ */
+const captureArray = (events: unknown, sink: Sink): InvalidEventError | undefined => {
+  const array = events as ReadonlyArray<unknown>
+  for (let i = 0; i < array.length; i++) {
+    const failure = captureOne(sink, array[i])
+    if (failure !== undefined) return failure
+  }
+  return undefined
+}
+
+const captureIterated = (iterator: Iterator<unknown>, sink: Sink): InvalidEventError | undefined => {
+  for (let step = nextStep(iterator); step.done !== true; step = nextStep(iterator)) {
+    const failure = captureOne(sink, step.value)
+    if (failure === undefined) continue
+    try {
+      iterator.return?.()
+    } catch {
+      // A throwing `return` after a bad event must not hide the bad event.
+    }
+    return failure
+  }
+  return undefined
+}
+
+/** Marks an array whose iterator is the built-in one: `captureArray` walks it by index. */
+const ARRAY = Symbol("array")
+const arrayIterator = Array.prototype[Symbol.iterator]
+
+const iteratorOf = (events: unknown): Iterator<unknown> | typeof ARRAY | InvalidEventError => {
+  if (events === null || events === undefined) {
+    return eventsError(formatValue(events), "expected an iterable of events")
+  }
   try {
     const iterate = (events as { readonly [Symbol.iterator]?: unknown })[Symbol.iterator]
+    if (iterate === arrayIterator && Array.isArray(events)) return ARRAY
     if (typeof iterate !== "function") {
       return eventsError(
-        shown,
+        formatValue(events),
         "expected an iterable of events (an array, a Set, a generator…), not a single value"
       )
     }
     const iterator: unknown = iterate.call(events)
     if (typeof iterator !== "object" || iterator === null)
-      return eventsError(shown, "its iterator is not an object")
+      return eventsError(formatValue(events), "its iterator is not an object")
     return iterator as Iterator<unknown>
   } catch (cause) {
-    return eventsError(shown, `starting to iterate threw: ${describeThrown(cause)}`)
+    return eventsError(formatValue(events), `starting to iterate threw: ${describeThrown(cause)}`)
   }
 }
 

@@ -20,6 +20,7 @@ import { outcomeOfSeq } from "../../AppendOutcome.ts"
 import { captureSignalEvent, type SignalEvent } from "../../SignalEvent.ts"
 import type { ResolvedWalConfig } from "../../WalConfig.ts"
 import { type CheckpointError, type ClosedError, InvalidEventError, type IoError } from "../../WalError.ts"
+import { EVENT_RECORD_BYTES } from "../format/layout.ts"
 import type { CheckpointsShape } from "../layers/Checkpoints.ts"
 import type { WalLifecycle } from "../layers/Lifecycle.ts"
 import type { RecoveredLogShape } from "../layers/RecoveredLog.ts"
@@ -37,7 +38,7 @@ import {
   NOT_TIMED,
   type WriterRequest
 } from "../writer/requests.ts"
-import { captureEvents } from "./captureEvents.ts"
+import { type CapturedEvents, captureEvents } from "./captureEvents.ts"
 import type { RetentionHolds } from "./retentionHolds.ts"
 import type { WalHandleShape } from "./WalHandleShape.ts"
 
@@ -152,20 +153,32 @@ const makeAppendAll = (parts: HandleParts): WalHandleShape["appendAll"] => {
     return Effect.withFiber((fiber): Effect.Effect<ReadonlyArray<bigint>, ClosedError | IoError> => {
       if (!lifecycle.isOpen) return Effect.fail(lifecycle.closedError())
       const callerSpan = parts.linkCallerSpans ? callerSpanOf(fiber) : undefined
+      // No events: nothing to queue (a request of none would never be settled).
+      if (captured.count === 0) return Effect.succeed([])
+      if (captured.count <= config.batchMaxEvents) {
+        // The common call, one chunk: its request's seqs are the answer.
+        const request = appendMany(captured, callerSpan)
+        return submit(request, awaitCompletion(request))
+      }
       // Chunks of at most batchMaxEvents: the queue's bound stays meaningful for large calls.
       const requests: Array<AppendMany> = []
-      for (let start = 0; start < captured.length; start += config.batchMaxEvents) {
-        const chunk =
-          captured.length <= config.batchMaxEvents
-            ? captured
-            : captured.slice(start, start + config.batchMaxEvents)
-        requests.push(appendMany(chunk, callerSpan))
+      for (let start = 0; start < captured.count; start += config.batchMaxEvents) {
+        requests.push(appendMany(chunkOf(captured, start, config.batchMaxEvents), callerSpan))
       }
       return Effect.forEach(requests, (request) => submit(request, Effect.void), { discard: true }).pipe(
         Effect.andThen(Effect.forEach(requests, (request) => awaitCompletion(request))),
         Effect.map((seqs) => seqs.flat())
       )
     })
+  }
+}
+
+/** Events `start .. start + maxEvents` of `events` (a view of its records, no copy). */
+const chunkOf = (events: CapturedEvents, start: number, maxEvents: number): CapturedEvents => {
+  const count = Math.min(maxEvents, events.count - start)
+  return {
+    records: events.records.subarray(start * EVENT_RECORD_BYTES, (start + count) * EVENT_RECORD_BYTES),
+    count
   }
 }
 

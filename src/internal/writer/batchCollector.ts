@@ -116,7 +116,7 @@ const groupEnd = (requests: ReadonlyArray<WriterRequest>, batchMaxEvents: number
   for (let i = 0; i < requests.length; i++) {
     const request = requests[i] as WriterRequest
     if (request._tag === "Command") return i + 1
-    events += request._tag === "AppendOne" ? 1 : request.events.length
+    events += request._tag === "AppendOne" ? 1 : request.count
     if (events >= whole) return i + 1
   }
   return requests.length
@@ -127,7 +127,7 @@ const countEvents = (requests: ReadonlyArray<WriterRequest>): number => {
   let events = 0
   for (const request of requests) {
     if (request._tag === "AppendOne") events++
-    else if (request._tag === "AppendMany") events += request.events.length
+    else if (request._tag === "AppendMany") events += request.count
     else return Number.POSITIVE_INFINITY
   }
   return events

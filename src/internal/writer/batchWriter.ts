@@ -7,7 +7,6 @@
  * batch still in flight is answered `0n` only once that batch is.
  */
 import { Clock, Effect, type Scope } from "effect"
-import type { SignalEvent } from "../../SignalEvent.ts"
 import type { ClosedError, IoError } from "../../WalError.ts"
 import type { DedupWindowShape } from "../dedup/DedupWindow.ts"
 import { PendingKeys } from "../dedup/PendingKeys.ts"
@@ -15,11 +14,16 @@ import type { SegmentAppender } from "../segment/SegmentAppender.ts"
 import { MAX_BATCHES_IN_FLIGHT, makePipeline } from "./pipeline.ts"
 import { type AppendMany, type AppendOne, reject } from "./requests.ts"
 import type { SettleContext } from "./settling.ts"
-import { addToStaging, forEachOwner, makeStaging, type Staging, stageBatch } from "./staging.ts"
+import { addOne, addRange, forEachOwner, makeStaging, type Staging, stageBatch } from "./staging.ts"
 
 export interface BatchWriter {
-  /** Adds `event`, event `index` of `owner` (any index for `AppendOne`), to the batch being formed. */
-  readonly add: (owner: AppendOne | AppendMany, index: number, event: SignalEvent) => void
+  /** Adds the event of an `append` to the batch being formed. */
+  readonly addOne: (owner: AppendOne) => void
+  /**
+   * Adds events `from ..` of an `appendAll` chunk, as many as the batch has room for (up to
+   * `count`), and answers how many it took.
+   */
+  readonly addRange: (owner: AppendMany, from: number, count: number) => number
   readonly size: () => number
   /** Stages the batch formed so far and puts it on its way, once there is room in the pipeline. */
   readonly flush: Effect.Effect<void>
@@ -112,7 +116,12 @@ export const makeBatchWriter = (options: BatchWriterOptions): BatchWriter => {
   })
 
   return {
-    add: (owner, index, event) => addToStaging(current, owner, index, event),
+    addOne: (owner) => addOne(current, owner),
+    addRange: (owner, from, count) => {
+      const taken = Math.min(count, batchMaxEvents - current.count)
+      addRange(current, owner, from, taken)
+      return taken
+    },
     size: () => current.count,
     flush,
     drain: pipeline.drain

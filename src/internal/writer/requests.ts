@@ -10,6 +10,7 @@
 import { Effect, Exit, type Tracer } from "effect"
 import type { SignalEvent } from "../../SignalEvent.ts"
 import type { ClosedError, IoError } from "../../WalError.ts"
+import type { CapturedEvents } from "../wal/captureEvents.ts"
 
 /** What an append or command can be failed with once it is queued. */
 export type QueuedFailure = ClosedError | IoError
@@ -51,9 +52,8 @@ export const LATENCY_SAMPLE_EVERY = 16
 export const NOT_TIMED = -1
 
 /** Part of one `appendAll` call: it completes when every one of its events is durable. */
-export interface AppendMany extends Completion<ReadonlyArray<bigint>> {
+export interface AppendMany extends Completion<ReadonlyArray<bigint>>, CapturedEvents {
   readonly _tag: "AppendMany"
-  readonly events: ReadonlyArray<SignalEvent>
   readonly startMillis: number
   readonly callerSpan: Tracer.AnySpan | undefined
   readonly seqs: Array<bigint>
@@ -82,16 +82,14 @@ export const appendOne = (
   resume: undefined
 })
 
-export const appendMany = (
-  events: ReadonlyArray<SignalEvent>,
-  callerSpan: Tracer.AnySpan | undefined
-): AppendMany => ({
+export const appendMany = (events: CapturedEvents, callerSpan: Tracer.AnySpan | undefined): AppendMany => ({
   _tag: "AppendMany",
-  events,
+  records: events.records,
+  count: events.count,
   startMillis: performance.now(),
   callerSpan,
-  seqs: new Array<bigint>(events.length),
-  remaining: events.length,
+  seqs: new Array<bigint>(events.count),
+  remaining: events.count,
   exit: undefined,
   resume: undefined
 })

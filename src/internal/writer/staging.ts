@@ -1,14 +1,14 @@
 /**
- * Staging a batch: the CPU half of a write, done while earlier batches sync. For each event,
- * decide whether it is written or a duplicate, give the written ones consecutive sequence
- * numbers, encode them into the batch buffer and seal it with its BLAKE3 checksum
- * (docs/FORMAT.md "Batches").
+ * Staging a batch: the CPU half of a write, done while earlier batches sync. Events enter the
+ * batch buffer as records as they are added (an `append`'s encoded then, an `appendAll`'s copied
+ * from the records encoded at its call); staging then decides for each whether it is written or
+ * a duplicate, gives the written ones consecutive sequence numbers and seals the batch with its
+ * BLAKE3 checksum (docs/FORMAT.md "Batches").
  *
  * Nothing here does I/O or waits: a staged batch is bytes ready to write plus, per slot, the
  * outcome its caller will get once the batch settles.
  */
 import type { Tracer } from "effect"
-import type { SignalEvent } from "../../SignalEvent.ts"
 import type { DedupWindowShape } from "../dedup/DedupWindow.ts"
 import { dedupKeyInto, KEY_WORDS } from "../dedup/dedupKey.ts"
 import type { PendingKeys } from "../dedup/PendingKeys.ts"
@@ -30,7 +30,6 @@ export interface Staging {
   readonly view: DataView
   readonly keys: Uint32Array
   readonly owners: Array<AppendOne | AppendMany | undefined>
-  readonly events: Array<SignalEvent | undefined>
   readonly ownerIndexes: Int32Array
   readonly outcomes: Uint8Array
   readonly seqOffsets: Int32Array
@@ -52,7 +51,6 @@ export const makeStaging = (batchMaxEvents: number): Staging => {
     view: new DataView(buffer.buffer),
     keys: new Uint32Array(batchMaxEvents * KEY_WORDS),
     owners: new Array(batchMaxEvents).fill(undefined),
-    events: new Array(batchMaxEvents).fill(undefined),
     ownerIndexes: new Int32Array(batchMaxEvents),
     outcomes: new Uint8Array(batchMaxEvents),
     seqOffsets: new Int32Array(batchMaxEvents),
@@ -66,18 +64,34 @@ export const makeStaging = (batchMaxEvents: number): Staging => {
   }
 }
 
-/** Adds `event`, event `index` of `owner` (any index for `AppendOne`), to the batch. */
-export const addToStaging = (
-  staging: Staging,
-  owner: AppendOne | AppendMany,
-  index: number,
-  event: SignalEvent
-): void => {
+/** Adds the event of an `append`: encoded into the batch buffer now, in the next slot. */
+export const addOne = (staging: Staging, owner: AppendOne): void => {
   const slot = staging.count++
   staging.owners[slot] = owner
-  staging.events[slot] = event
-  staging.ownerIndexes[slot] = index
-  const span = owner.callerSpan
+  staging.ownerIndexes[slot] = 0
+  writeEventRecord(staging.view, BATCH_HEADER_BYTES + slot * EVENT_RECORD_BYTES, owner.event)
+  addCallerSpan(staging, owner.callerSpan)
+}
+
+/**
+ * Adds events `from .. from + count - 1` of an `appendAll` chunk: their records, encoded at the
+ * call, are copied into the next slots in one piece. The caller checks that they fit.
+ */
+export const addRange = (staging: Staging, owner: AppendMany, from: number, count: number): void => {
+  const first = staging.count
+  staging.buffer.set(
+    owner.records.subarray(from * EVENT_RECORD_BYTES, (from + count) * EVENT_RECORD_BYTES),
+    BATCH_HEADER_BYTES + first * EVENT_RECORD_BYTES
+  )
+  for (let i = 0; i < count; i++) {
+    staging.owners[first + i] = owner
+    staging.ownerIndexes[first + i] = from + i
+  }
+  staging.count = first + count
+  addCallerSpan(staging, owner.callerSpan)
+}
+
+const addCallerSpan = (staging: Staging, span: Tracer.AnySpan | undefined): void => {
   // The events of one appendAll sit together: comparing with the last span keeps this cheap.
   if (span !== undefined && staging.callerSpans.at(-1) !== span && !staging.callerSpans.includes(span)) {
     staging.callerSpans.push(span)
@@ -101,20 +115,20 @@ export const stageBatch = (
   nowNanos: bigint,
   context: StageContext
 ) => {
-  const { buffer, view, keys } = staging
+  const { buffer, keys } = staging
   const count = staging.count
   staging.batchNumber = batchNumber
   staging.timestampNanos = nowNanos
   // A window of zero is deduplication off: no keys to hash, every event is written.
   const deduplicating = context.dedup.windowNanos > 0n
-  // Encode and hash everything first, then classify: the slots of all the batch's keys are
-  // fetched from the (large) dedup tables at once, overlapping their cache misses.
-  for (let slot = 0; slot < count; slot++) {
-    const offset = BATCH_HEADER_BYTES + slot * EVENT_RECORD_BYTES
-    writeEventRecord(view, offset, staging.events[slot] as SignalEvent)
-    if (deduplicating) dedupKeyInto(buffer, offset, keys, slot)
+  // Hash everything first, then classify: the slots of all the batch's keys are fetched from
+  // the (large) dedup tables at once, overlapping their cache misses.
+  if (deduplicating) {
+    for (let slot = 0; slot < count; slot++) {
+      dedupKeyInto(buffer, BATCH_HEADER_BYTES + slot * EVENT_RECORD_BYTES, keys, slot)
+    }
+    context.dedup.prefetch(keys, count)
   }
-  if (deduplicating) context.dedup.prefetch(keys, count)
   const written = deduplicating ? classify(staging, batchNumber, context) : writeAll(staging)
   staging.written = written
   staging.firstSeq = written > 0 ? context.reserveSeqs(written) : 0n
@@ -166,7 +180,6 @@ export const forEachOwner = (
     if (owner !== undefined) f(owner, staging.ownerIndexes[slot] as number, slot)
   }
   staging.owners.fill(undefined, 0, count)
-  staging.events.fill(undefined, 0, count)
   staging.callerSpans.length = 0
   staging.count = 0
 }

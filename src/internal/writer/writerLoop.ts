@@ -42,13 +42,13 @@ export const runWriterLoop = (options: WriterLoopOptions): Effect.Effect<void> =
         }
         switch (request._tag) {
           case "AppendOne":
-            batchWriter.add(request, 0, request.event)
+            batchWriter.addOne(request)
             if (batchWriter.size() >= batchMaxEvents) yield* flush
             break
           case "AppendMany":
             // The WAL can only fail while a flush waits: check after each, not per event.
-            for (let i = 0; i < request.events.length; i++) {
-              batchWriter.add(request, i, request.events[i] as (typeof request.events)[number])
+            for (let from = 0; from < request.count; ) {
+              from += batchWriter.addRange(request, from, request.count - from)
               if (batchWriter.size() < batchMaxEvents) continue
               yield* flush
               if (lifecycle.failure !== undefined) break
