@@ -63,9 +63,11 @@ export const makeDedupWindow = (windowNanos: bigint, startNanos: bigint): DedupW
         previous.clear()
         return
       }
+      // The next period is sized like the one that just ended: its table neither grows key by
+      // key nor is faulted in afresh (KeyTable.clear).
       const dropped = previous
       previous = current
-      dropped.clear()
+      dropped.clear(current.size)
       current = dropped
     },
     prefetch: (keys, count) => {
