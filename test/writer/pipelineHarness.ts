@@ -94,6 +94,7 @@ export const makeHarness = (options: HarnessOptions) =>
       dedup: disabledDedupWindow,
       lifecycle,
       scope,
+      traceBatches: false,
       onDurable: (batch, eventsWritten) => {
         durable.push(batch.firstSeq)
         lifecycle.markDurable(batch.firstSeq + BigInt(eventsWritten) - 1n)

@@ -6,7 +6,19 @@
  * write and sync everything queued, then close the feed. It is registered after the fiber is
  * forked and after the batches' scope is made, so it runs before either is interrupted.
  */
-import { Cause, Context, Duration, Effect, Fiber, Layer, PubSub, Queue, Schedule, Scope } from "effect"
+import {
+  Cause,
+  Context,
+  Duration,
+  Effect,
+  Fiber,
+  Layer,
+  PubSub,
+  Queue,
+  Schedule,
+  Scope,
+  Tracer
+} from "effect"
 import type { GroupCommitWindow } from "../../GroupCommitWindow.ts"
 import * as GroupCommit from "../../GroupCommitWindow.ts"
 import type { ResolvedWalConfig } from "../../WalConfig.ts"
@@ -54,6 +66,7 @@ export class Writer extends Context.Service<Writer, WriterShape>()("tidal-wal/Wr
         lifecycle,
         scope: batchScope,
         fail: closeForWriting,
+        traceBatches: (yield* Tracer.Tracer) !== Tracer.Tracer.defaultValue(),
         onDurable: (batch: DurableBatch, eventsWritten, duplicates, syncMillis) => {
           metrics.batchDurable(eventsWritten, duplicates, syncMillis)
           if (eventsWritten === 0) return undefined

@@ -51,6 +51,8 @@ export interface BatchWriterOptions {
   readonly onCompleted: SettleContext["onCompleted"]
   /** Closes the WAL for writing; runs as soon as a write or sync fails. */
   readonly fail: (error: IoError) => Effect.Effect<void>
+  /** Whether batches run in spans (see `PipelineOptions.traceBatches`). */
+  readonly traceBatches: boolean
 }
 
 export const makeBatchWriter = (options: BatchWriterOptions): BatchWriter => {
@@ -65,6 +67,7 @@ export const makeBatchWriter = (options: BatchWriterOptions): BatchWriter => {
     scope: options.scope,
     failure: () => lifecycle.failure,
     fail: options.fail,
+    traceBatches: options.traceBatches,
     settle: {
       dedup,
       offsetBigInts: Array.from({ length: batchMaxEvents }, (_, i) => BigInt(i)),

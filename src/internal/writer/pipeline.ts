@@ -35,6 +35,12 @@ export interface PipelineOptions {
   readonly failure: () => IoError | undefined
   /** Records a failed write or sync the moment it happens (the lifecycle's Open → Failed). */
   readonly fail: (error: IoError) => Effect.Effect<void>
+  /**
+   * Whether each batch's I/O runs in a `tidal-wal.batch` span: only when a tracer that exports
+   * spans was in place at open. With Effect's default tracer nothing could ever see the span (it
+   * is a root, no caller's child), and making it costs a span, its links and attributes a batch.
+   */
+  readonly traceBatches: boolean
 }
 
 export interface Pipeline {
@@ -102,17 +108,7 @@ export const makePipeline = (options: PipelineOptions): Pipeline => {
       Effect.tapCause((cause) =>
         Cause.hasInterruptsOnly(cause) ? Effect.void : options.fail(asIoError(cause))
       ),
-      Effect.withSpan(
-        "tidal-wal.batch",
-        {
-          attributes: { "wal.first_seq": String(staging.firstSeq), "wal.events": staging.written },
-          // A batch serves many callers' traces: a trace of its own, linked to each caller's span.
-          root: true,
-          links: staging.callerSpans.map((span) => ({ span, attributes: {} }))
-        },
-        // A stack trace per batch costs more than the span; the span's name says where it is.
-        { captureStackTrace: false }
-      ),
+      (io) => (options.traceBatches ? inBatchSpan(io, staging) : io),
       Effect.ensuring(Effect.sync(() => Deferred.doneUnsafe(writeDone, Exit.void))),
       Effect.exit,
       Effect.flatMap((exit) => {
@@ -172,6 +168,20 @@ const settleReady = (
   }
   return failed
 }
+
+/** The batch's I/O in its `tidal-wal.batch` span. */
+const inBatchSpan = <A, E>(io: Effect.Effect<A, E>, staging: Staging): Effect.Effect<A, E> =>
+  Effect.withSpan(
+    "tidal-wal.batch",
+    {
+      attributes: { "wal.first_seq": String(staging.firstSeq), "wal.events": staging.written },
+      // A batch serves many callers' traces: a trace of its own, linked to each caller's span.
+      root: true,
+      links: staging.callerSpans.map((span) => ({ span, attributes: {} }))
+    },
+    // A stack trace per batch costs more than the span; the span's name says where it is.
+    { captureStackTrace: false }
+  )(io)
 
 /** A condition the writer fiber waits on, re-checked every time a batch settles. */
 const makeSignal = () => {
