@@ -25,29 +25,53 @@ import { BATCH_HEADER_BYTES, EVENT_RECORD_BYTES } from "../src/internal/format/l
 import { type CaseResult, type CaseTiming, PEER_BATCH_EVENTS } from "./cases.ts"
 import { type EventPool, makeEventPool } from "./eventPool.ts"
 import { startUsageMeter, type Usage, type UsageMeter } from "./usage.ts"
+import { percentile } from "./walCase.ts"
 
 type PeerResult = Omit<CaseResult, "id">
 
-const peerResult = (usage: Usage, events: number): PeerResult => {
+/**
+ * A peer's result. `batchMillis`: how long each measured batch took to be durable, from the start
+ * of its first write to the end of its sync (SQLite: BEGIN to COMMIT) — the acknowledgement
+ * latency a caller of that batch would see, and the disk's own tail for the WAL's p99 to be read
+ * against.
+ */
+const peerResult = (usage: Usage, events: number, batchMillis: Float64Array): PeerResult => {
   if (events === 0) throw new Error("no batch completed in the measured interval")
+  const sorted = batchMillis.slice().sort()
   return {
     events,
     eventsPerSecond: events / (usage.wallMillis / 1000),
     cpuMicrosPerEvent: usage.processCpuMicros / events,
     threadCpuMicrosPerEvent: usage.threadCpuMicros / events,
     gcShare: usage.gcShare,
-    latencyP50Millis: undefined,
-    latencyP99Millis: undefined,
+    latencyP50Millis: percentile(sorted, 0.5),
+    latencyP99Millis: percentile(sorted, 0.99),
     meanBatchEvents: PEER_BATCH_EVENTS
   }
 }
 
-/** Runs `batch` until `seconds` pass; returns how many batches ran. */
-const repeatFor = (seconds: number, batch: () => void): number => {
+/** Room for the latency of every measured batch (at 100 events a batch, far past any disk's rate). */
+const BATCH_LATENCY_SLOTS = 1 << 20
+
+/** Durations of batches, appended up to `BATCH_LATENCY_SLOTS`. */
+const makeBatchTimes = () => {
+  const millis = new Float64Array(BATCH_LATENCY_SLOTS)
+  let count = 0
+  return {
+    record: (startMillis: number) => {
+      if (count < millis.length) millis[count++] = performance.now() - startMillis
+    },
+    recorded: () => millis.subarray(0, count)
+  }
+}
+
+/** Runs `batch` until `seconds` pass, timing each if `times` is given; returns how many batches ran. */
+const repeatFor = (seconds: number, batch: () => void, times?: ReturnType<typeof makeBatchTimes>): number => {
   const deadline = performance.now() + seconds * 1000
   let batches = 0
-  while (performance.now() < deadline) {
+  for (let start = performance.now(); start < deadline; start = performance.now()) {
     batch()
+    times?.record(start)
     batches++
   }
   return batches
@@ -56,9 +80,10 @@ const repeatFor = (seconds: number, batch: () => void): number => {
 /** Warms up, then measures, a loop of synchronous batches of `PEER_BATCH_EVENTS` events. */
 const measureSyncLoop = (timing: CaseTiming, batch: () => void): PeerResult => {
   repeatFor(timing.warmupSeconds, batch)
+  const times = makeBatchTimes()
   const meter = startUsageMeter()
-  const batches = repeatFor(timing.seconds, batch)
-  return peerResult(meter.stop(), batches * PEER_BATCH_EVENTS)
+  const batches = repeatFor(timing.seconds, batch, times)
+  return peerResult(meter.stop(), batches * PEER_BATCH_EVENTS, times.recorded())
 }
 
 export const measureSqlite = (dir: string, row: "columns" | "blob", timing: CaseTiming): PeerResult => {
@@ -178,18 +203,22 @@ export const measureRawPipelined = (dir: string, depth: number, timing: CaseTimi
       unlinkSync(file)
       if (failure !== undefined) reject(failure)
       else if (usage === undefined) reject(new Error("the measured interval never started"))
-      else resolve(peerResult(usage, syncedWhileMeasuring * PEER_BATCH_EVENTS))
+      else resolve(peerResult(usage, syncedWhileMeasuring * PEER_BATCH_EVENTS, times.recorded()))
     }
-    const synced = (error: Error | null) => {
+    const times = makeBatchTimes()
+    const synced = (error: Error | null, startMillis: number) => {
       failure ??= error ?? undefined
       inFlight--
-      if (meter !== undefined) syncedWhileMeasuring++
+      if (meter !== undefined) {
+        syncedWhileMeasuring++
+        times.record(startMillis)
+      }
       pump()
     }
-    const written = (error: Error | null) => {
+    const written = (error: Error | null, startMillis: number) => {
       failure ??= error ?? undefined
       writing = false
-      fsync(fd, synced)
+      fsync(fd, (syncError) => synced(syncError, startMillis))
       pump()
     }
     const pump = (): void => {
@@ -199,7 +228,8 @@ export const measureRawPipelined = (dir: string, depth: number, timing: CaseTimi
         encode(batch)
         writing = true
         inFlight++
-        write(fd, batch, 0, batch.byteLength, null, written)
+        const startMillis = performance.now()
+        write(fd, batch, 0, batch.byteLength, null, (error) => written(error, startMillis))
       } else if ((!running || failure !== undefined) && inFlight === 0 && !writing) {
         finish()
       }
