@@ -36,7 +36,9 @@ const pump = (): void => {
     for (let i = head; i < end; i++) waiting[i]?.resume(Exit.succeed(++seq))
     head = end
   }
-  if (head > 100_000) {
+  // Resumed waiters are dropped soon: kept longer, they would be promoted and their GC cost
+  // counted as the callers'.
+  if (head > 1_000) {
     waiting.splice(0, head)
     head = 0
   }
