@@ -108,26 +108,14 @@ const decodeEvent = Schema.decodeUnknownExit(SignalEvent)
  * @category validation
  */
 export const captureSignalEvent = (u: unknown): SignalEvent | InvalidEventError => {
-  if (typeof u !== "object" || u === null) return invalidEventError(u)
-  const e = u as EventFields
-  let field: keyof EventFields | "(root)" = "(root)"
-  let event: EventFields
-  try {
-    // The Schema takes no array for a struct; `isArray` sits in the try: a revoked Proxy throws.
-    if (Array.isArray(u)) return notAnObject(u, "not an array")
-    field = "entityId"
-    const entityId = e.entityId
-    field = "signalType"
-    const signalType = e.signalType
-    field = "weight"
-    const weight = e.weight
-    field = "timestamp"
-    // A literal of the values read, made once they are all read: its fields have their values'
-    // representations from the start, and nothing the caller holds can reach it.
-    event = { entityId, signalType, weight, timestamp: e.timestamp }
-  } catch (cause) {
-    return unreadableError(field, cause)
+  const event: EventFields = {
+    entityId: undefined,
+    signalType: undefined,
+    weight: undefined,
+    timestamp: undefined
   }
+  const unreadable = readEventFields(u, event)
+  if (unreadable !== undefined) return unreadable
   return hasValidFields(event) ? event : invalidEventError(event)
 }
 

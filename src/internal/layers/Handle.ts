@@ -5,7 +5,7 @@
  * a scope of its own and provides closing that scope, so an explicit `shutdown` releases
  * everything — drain, files, lock — in the same reverse order as closing the caller's scope.
  */
-import { Context, Effect, FileSystem, Layer, Path, Tracer } from "effect"
+import { Context, Effect, FileSystem, Layer, Path } from "effect"
 import { DedupWindow } from "../dedup/DedupWindow.ts"
 import { makeHandle } from "../wal/handleApi.ts"
 import { makeRetentionHolds } from "../wal/retentionHolds.ts"
@@ -28,6 +28,7 @@ export class OpenedWal extends Context.Service<OpenedWal, WalHandleShape>()("tid
       const { config, dir, walId } = yield* WalDirectory
       // Dedup is used by the writer only; required here so a graph without it does not build.
       yield* DedupWindow
+      const writer = yield* Writer
       return makeHandle({
         fs: yield* FileSystem.FileSystem,
         path: yield* Path.Path,
@@ -35,14 +36,13 @@ export class OpenedWal extends Context.Service<OpenedWal, WalHandleShape>()("tid
         walId,
         config,
         lifecycle: yield* Lifecycle,
-        writer: yield* Writer,
+        writer,
         appender: yield* SegmentStorage,
         checkpoints: yield* Checkpoints,
         retention: makeRetentionHolds(),
         recovered: yield* RecoveredLog,
         shutdown: yield* WalClose,
-        // The native tracer keeps spans in memory only: links to callers would go nowhere.
-        linkCallerSpans: (yield* Tracer.Tracer) !== Tracer.Tracer.defaultValue()
+        linkCallerSpans: writer.spansExported
       })
     })
   )

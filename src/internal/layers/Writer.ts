@@ -41,6 +41,12 @@ export interface WriterShape {
   readonly published: PubSub.PubSub<PublishedBatch>
   /** Counts live-tail subscriptions (+1 / -1). */
   readonly subscribed: (delta: 1 | -1) => void
+  /**
+   * Whether a tracer that exports spans was in place at open. Only then do batches run in spans
+   * and appends read their caller's span for the batch's links: Effect's default tracer keeps
+   * spans in memory, where nothing could see them.
+   */
+  readonly spansExported: boolean
 }
 
 /** @internal */
@@ -58,6 +64,7 @@ export class Writer extends Context.Service<Writer, WriterShape>()("tidal-wal/Wr
       let subscribers = 0
       // Made before the drain finalizer is registered, so it is closed after the drain.
       const batchScope = yield* Scope.fork(yield* Effect.scope)
+      const spansExported = (yield* Tracer.Tracer) !== Tracer.Tracer.defaultValue()
       const closeForWriting = closer(dir, lifecycle, queue)
       const batchWriter = makeBatchWriter({
         batchMaxEvents: config.batchMaxEvents,
@@ -66,7 +73,7 @@ export class Writer extends Context.Service<Writer, WriterShape>()("tidal-wal/Wr
         lifecycle,
         scope: batchScope,
         fail: closeForWriting,
-        traceBatches: (yield* Tracer.Tracer) !== Tracer.Tracer.defaultValue(),
+        traceBatches: spansExported,
         onDurable: (batch: DurableBatch, eventsWritten, duplicates, syncMillis) => {
           metrics.batchDurable(eventsWritten, duplicates, syncMillis)
           if (eventsWritten === 0) return undefined
@@ -99,6 +106,7 @@ export class Writer extends Context.Service<Writer, WriterShape>()("tidal-wal/Wr
       return {
         queue,
         published,
+        spansExported,
         subscribed: (delta) => {
           subscribers += delta
         }
