@@ -277,6 +277,21 @@ describe("pipeline: closing its scope", () => {
   )
 })
 
+describe("pipeline: after its scope closed", () => {
+  it.effect("a batch launched then never writes, and its callers are answered (no one waits)", () =>
+    Effect.gen(function* () {
+      const { appender, calls } = makeHeldAppender()
+      const harness = yield* makeHarness({ appender, eventsPerBatch: EVENTS_PER_BATCH })
+      yield* harness.close
+      yield* harness.stageBatch
+      yield* letFibersRun
+      assert.strictEqual(calls.length, 0, "a batch wrote after the scope closed")
+      const [outcome] = harness.batchOutcomes()
+      assert.strictEqual(outcome?._tag, "Failed", "the batch's callers were left waiting")
+    })
+  )
+})
+
 describe("pipeline: rotation in the middle of the pipeline (real appender, real disk)", () => {
   it.live("the next segment is created only after every sync of the previous one completed", () =>
     Effect.gen(function* () {

@@ -93,7 +93,6 @@ export const makeHarness = (options: HarnessOptions) =>
       appender: options.appender,
       dedup: disabledDedupWindow,
       lifecycle,
-      scope,
       traceBatches: false,
       onDurable: (batch, eventsWritten) => {
         durable.push(batch.firstSeq)
@@ -108,6 +107,9 @@ export const makeHarness = (options: HarnessOptions) =>
           if (lifecycle.fail(error)) failures.push(error)
         })
     })
+
+    // As the Writer layer does: closing the scope interrupts the batches in flight.
+    yield* Scope.addFinalizer(scope, writer.interruptInFlight)
 
     /** Stages the next batch (`eventsPerBatch` appends) and puts it on its way. */
     const stageBatch = Effect.suspend(() => {

@@ -71,7 +71,6 @@ export class Writer extends Context.Service<Writer, WriterShape>()("tidal-wal/Wr
         appender,
         dedup,
         lifecycle,
-        scope: batchScope,
         fail: closeForWriting,
         traceBatches: spansExported,
         onDurable: (batch: DurableBatch, eventsWritten, duplicates, syncMillis) => {
@@ -92,6 +91,8 @@ export class Writer extends Context.Service<Writer, WriterShape>()("tidal-wal/Wr
           if (request.startMillis !== NOT_TIMED) metrics.appendSettled(nowMillis - request.startMillis)
         }
       })
+      // No batch's I/O outlives the WAL: closed after the drain, this interrupts what is still in flight.
+      yield* Scope.addFinalizer(batchScope, batchWriter.interruptInFlight)
       const loop = yield* Effect.forkScoped(
         runWriterLoop({
           queue,

@@ -6,7 +6,7 @@
  * Dedup keys enter the window only once their batch is acknowledged; an event repeating one of a
  * batch still in flight is answered `0n` only once that batch is.
  */
-import { Clock, Effect, type Scope } from "effect"
+import { Clock, Effect } from "effect"
 import type { ClosedError, IoError } from "../../WalError.ts"
 import type { DedupWindowShape } from "../dedup/DedupWindow.ts"
 import { PendingKeys } from "../dedup/PendingKeys.ts"
@@ -29,6 +29,8 @@ export interface BatchWriter {
   readonly flush: Effect.Effect<void>
   /** Waits until no batch is in flight. */
   readonly drain: Effect.Effect<void>
+  /** Interrupts the I/O of the batches in flight: for the writer's scope to run as it closes. */
+  readonly interruptInFlight: Effect.Effect<void>
 }
 
 /** What the writer needs of the WAL's lifecycle (WalLifecycle provides it). */
@@ -45,8 +47,6 @@ export interface BatchWriterOptions {
   readonly appender: Pick<SegmentAppender, "writeBatch">
   readonly dedup: DedupWindowShape
   readonly lifecycle: WriterLifecycle
-  /** The writer's scope, for the batches' I/O fibers. */
-  readonly scope: Scope.Scope
   readonly onDurable: SettleContext["onDurable"]
   readonly onCompleted: SettleContext["onCompleted"]
   /** Closes the WAL for writing; runs as soon as a write or sync fails. */
@@ -64,7 +64,6 @@ export const makeBatchWriter = (options: BatchWriterOptions): BatchWriter => {
   let nextBatchNumber = 1
   const pipeline = makePipeline({
     appender: options.appender,
-    scope: options.scope,
     failure: () => lifecycle.failure,
     fail: options.fail,
     traceBatches: options.traceBatches,
@@ -127,6 +126,7 @@ export const makeBatchWriter = (options: BatchWriterOptions): BatchWriter => {
     },
     size: () => current.count,
     flush,
-    drain: pipeline.drain
+    drain: pipeline.drain,
+    interruptInFlight: pipeline.interruptInFlight
   }
 }

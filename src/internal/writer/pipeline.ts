@@ -8,9 +8,14 @@
  * batch before it synced: after a failed write or sync, no later batch is acknowledged, whatever
  * its own sync said.
  *
- * Each batch's I/O runs on a fiber forked into the writer's scope, so none outlives the WAL.
+ * Each batch's I/O runs on a fiber of its own, held by its flight until the batch settles;
+ * `interruptInFlight`, a finalizer of the writer's scope, interrupts those still running, so none
+ * outlives the WAL. The fibers are not forked into the scope: that adds a finalizer and an exit
+ * observer (a closure over the fiber and its effect) per batch, and at 1000 appenders dropping
+ * them halved what each scavenge promotes (medians 0.46–0.89 MB → 0.21–0.24 MB over 6 runs each).
+ * Per-batch objects that V8 places in old space keep what they point to alive until a full GC.
  */
-import { Cause, Deferred, Effect, Exit, type Scope } from "effect"
+import { Cause, Deferred, Effect, Exit, Fiber } from "effect"
 import { IoError } from "../../WalError.ts"
 import type { SegmentAppender } from "../segment/SegmentAppender.ts"
 import { type SettleContext, settleDurable, settleFailed } from "./settling.ts"
@@ -24,12 +29,12 @@ interface Flight {
   readonly staging: Staging
   exit: Exit.Exit<void, IoError> | undefined
   syncMillis: number
+  /** The batch's I/O fiber, until the batch settles (undefined for a batch with nothing to write). */
+  fiber: Fiber.Fiber<unknown> | undefined
 }
 
 export interface PipelineOptions {
   readonly appender: Pick<SegmentAppender, "writeBatch">
-  /** The writer's scope: every batch's I/O fiber is forked into it. */
-  readonly scope: Scope.Scope
   readonly settle: SettleContext
   /** The WAL's failure, if it has failed: no write may start after one. */
   readonly failure: () => IoError | undefined
@@ -56,6 +61,11 @@ export interface Pipeline {
   readonly inFlight: () => ReadonlyArray<Staging>
   /** The oldest staging in flight. */
   readonly oldest: () => Staging | undefined
+  /**
+   * Interrupts the I/O of every batch in flight and refuses later launches: the writer's scope
+   * runs it as it closes. Their callers are failed as each batch settles.
+   */
+  readonly interruptInFlight: Effect.Effect<void>
 }
 
 export const makePipeline = (options: PipelineOptions): Pipeline => {
@@ -65,20 +75,30 @@ export const makePipeline = (options: PipelineOptions): Pipeline => {
   /** The first failure met in order: it and every batch after it fail. */
   let settledFailure: IoError | undefined
   const room = makeSignal()
+  /** Set once the writer's scope closed: a later launch never starts its I/O. */
+  let interrupted = false
 
   const launch = (staging: Staging): Effect.Effect<void> => {
-    const flight: Flight = { staging, exit: undefined, syncMillis: 0 }
+    const flight: Flight = { staging, exit: undefined, syncMillis: 0, fiber: undefined }
     flights.push(flight)
     if (staging.written === 0) {
       // Nothing to write (all duplicates): it still settles in order, behind the batches in flight.
       flight.exit = Exit.void
       return settleInOrder
     }
+    if (interrupted) {
+      // The writer's scope has closed: this batch's I/O never starts.
+      flight.exit = Exit.interrupt()
+      return settleInOrder
+    }
     const waitFor = previousWrite
     const writeDone = Deferred.makeUnsafe<void>()
     previousWrite = writeDone
-    return Effect.asVoid(
-      Effect.forkIn(flightIo(flight, waitFor, writeDone), options.scope, { startImmediately: true })
+    return Effect.map(
+      Effect.forkDetach(flightIo(flight, waitFor, writeDone), { startImmediately: true }),
+      (fiber) => {
+        flight.fiber = fiber
+      }
     )
   }
 
@@ -136,11 +156,24 @@ export const makePipeline = (options: PipelineOptions): Pipeline => {
     drain: room.waitUntil(() => flights.length === 0),
     holds: (staging) => flights.some((flight) => flight.staging === staging),
     inFlight: () => flights.map((flight) => flight.staging),
-    oldest: () => flights[0]?.staging
+    oldest: () => flights[0]?.staging,
+    interruptInFlight: Effect.suspend(() => {
+      interrupted = true
+      return interruptFlights(flights)
+    })
   }
 }
 
 // internals
+
+/**
+ * Interrupts the I/O fibers of `flights`, newest first as a scope's finalizers run: interrupting a
+ * batch completes its write's Deferred, which would otherwise wake the next batch's write first.
+ */
+const interruptFlights = (flights: ReadonlyArray<Flight>): Effect.Effect<void> =>
+  Fiber.interruptAll(
+    flights.flatMap((flight) => (flight.fiber === undefined ? [] : [flight.fiber])).reverse()
+  )
 
 /**
  * Settles the finished flights at the head of `flights`, in order; answers the first failure met
