@@ -69,18 +69,32 @@ export interface Command {
 
 export type WriterRequest = AppendOne | AppendMany | Command
 
+/**
+ * A class, not an object literal. V8 may pretenure a literal's allocation site — allocate its
+ * objects straight in old space — once most of them survive a scavenge, as a thousand requests in
+ * flight do while the heap is still small; each old request then keeps its young Exit, resume
+ * closure and event alive until the next full GC. At 1000 appenders with the literal, 2 runs of 4
+ * promoted about 10 MB a scavenge; with the class, 9 of 10 runs promoted a median of 0.21–0.25 MB.
+ */
+class AppendOneRequest implements AppendOne {
+  readonly _tag = "AppendOne"
+  exit: Exit.Exit<bigint, QueuedFailure> | undefined = undefined
+  resume: ((effect: Effect.Effect<bigint, QueuedFailure>) => void) | undefined = undefined
+  readonly event: SignalEvent
+  readonly startMillis: number
+  readonly callerSpan: Tracer.AnySpan | undefined
+  constructor(event: SignalEvent, startMillis: number, callerSpan: Tracer.AnySpan | undefined) {
+    this.event = event
+    this.startMillis = startMillis
+    this.callerSpan = callerSpan
+  }
+}
+
 export const appendOne = (
   event: SignalEvent,
   startMillis: number,
   callerSpan: Tracer.AnySpan | undefined
-): AppendOne => ({
-  _tag: "AppendOne",
-  event,
-  startMillis,
-  callerSpan,
-  exit: undefined,
-  resume: undefined
-})
+): AppendOne => new AppendOneRequest(event, startMillis, callerSpan)
 
 export const appendMany = (events: CapturedEvents, callerSpan: Tracer.AnySpan | undefined): AppendMany => ({
   _tag: "AppendMany",
