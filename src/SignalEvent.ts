@@ -100,20 +100,27 @@ export const isSignalEvent = (u: unknown): u is SignalEvent => {
 const decodeEvent = Schema.decodeUnknownExit(SignalEvent)
 
 /**
+ * One call's event as captured: a class rather than an object literal, so that V8 never
+ * pretenures it (allocates it in old space) — an old capture would keep the caller's young
+ * `BigInt`s alive until the next full GC (see `AppendOneRequest` in writer/requests.ts).
+ */
+class CapturedFields implements EventFields {
+  entityId: unknown = undefined
+  signalType: unknown = undefined
+  weight: unknown = undefined
+  timestamp: unknown = undefined
+}
+
+/**
  * Reads the four fields of `u` once each — own or inherited, plain or getter, through a Proxy —
- * and returns a fresh plain object holding exactly those values, or the `InvalidEventError` for
+ * and returns a fresh object holding exactly those values, or the `InvalidEventError` for
  * the first bad one. Any other property of `u` is ignored. Nothing the caller holds can reach the
  * returned object, so the event written is the event validated. Never throws.
  *
  * @category validation
  */
 export const captureSignalEvent = (u: unknown): SignalEvent | InvalidEventError => {
-  const event: EventFields = {
-    entityId: undefined,
-    signalType: undefined,
-    weight: undefined,
-    timestamp: undefined
-  }
+  const event = new CapturedFields()
   const unreadable = readEventFields(u, event)
   if (unreadable !== undefined) return unreadable
   return hasValidFields(event) ? event : invalidEventError(event)
