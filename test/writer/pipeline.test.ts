@@ -252,7 +252,7 @@ const reporting = (defect: Error) => (error: unknown) => error instanceof IoErro
 
 describe("pipeline: closing its scope", () => {
   it.effect(
-    "with batches in flight, the scope closes, their I/O is interrupted, and nothing runs after",
+    "with batches in flight, the scope closes: their I/O is interrupted, their callers are failed, nothing runs after",
     () =>
       Effect.gen(function* () {
         const { appender, calls } = makeHeldAppender()
@@ -272,7 +272,11 @@ describe("pipeline: closing its scope", () => {
         yield* letFibersRun
         assert.strictEqual(calls.length, 2, "batch 3 wrote after the scope closed")
         assert.deepStrictEqual(harness.durable, [])
-        assert.deepStrictEqual(harness.batchOutcomes(), [pending, pending, pending])
+        // Interrupted, not synced: never acknowledged, and never left waiting either.
+        assert.deepStrictEqual(
+          harness.batchOutcomes().map((outcome) => outcome._tag),
+          ["Failed", "Failed", "Failed"]
+        )
       })
   )
 })
@@ -288,6 +292,23 @@ describe("pipeline: after its scope closed", () => {
       assert.strictEqual(calls.length, 0, "a batch wrote after the scope closed")
       const [outcome] = harness.batchOutcomes()
       assert.strictEqual(outcome?._tag, "Failed", "the batch's callers were left waiting")
+    })
+  )
+
+  it.effect("behind a batch interrupted in flight, a batch launched later is answered too", () =>
+    Effect.gen(function* () {
+      const { appender, calls } = makeHeldAppender()
+      const harness = yield* makeHarness({ appender, eventsPerBatch: EVENTS_PER_BATCH })
+      yield* harness.stageBatch
+      yield* runUntil("write 1 started", () => calls.length === 1)
+      yield* harness.close
+      yield* harness.stageBatch
+      yield* letFibersRun
+      assert.strictEqual(calls.length, 1, "a batch wrote after the scope closed")
+      assert.deepStrictEqual(
+        harness.batchOutcomes().map((outcome) => outcome._tag),
+        ["Failed", "Failed"]
+      )
     })
   )
 })

@@ -29,8 +29,8 @@ interface Flight {
   readonly staging: Staging
   exit: Exit.Exit<void, IoError> | undefined
   syncMillis: number
-  /** The batch's I/O fiber, until the batch settles (undefined for a batch with nothing to write). */
-  fiber: Fiber.Fiber<unknown> | undefined
+  /** The batch's I/O fiber (none for a batch with nothing to write); dropped with the flight. */
+  fiber: Fiber.Fiber<unknown, unknown> | undefined
 }
 
 export interface PipelineOptions {
@@ -94,12 +94,12 @@ export const makePipeline = (options: PipelineOptions): Pipeline => {
     const waitFor = previousWrite
     const writeDone = Deferred.makeUnsafe<void>()
     previousWrite = writeDone
-    return Effect.map(
-      Effect.forkDetach(flightIo(flight, waitFor, writeDone), { startImmediately: true }),
-      (fiber) => {
-        flight.fiber = fiber
-      }
-    )
+    // The fiber registers itself as its first step, inside the fork: no interrupt can fall between.
+    const registered = Effect.withFiber((fiber) => {
+      flight.fiber = fiber
+      return flightIo(flight, waitFor, writeDone)
+    })
+    return Effect.asVoid(Effect.forkDetach(registered, { startImmediately: true }))
   }
 
   /** Write (after the previous write), then sync; records the outcome and settles what it can. */
@@ -134,7 +134,15 @@ export const makePipeline = (options: PipelineOptions): Pipeline => {
       Effect.flatMap((exit) => {
         flight.exit = exit
         return settleInOrder
-      })
+      }),
+      // Interrupted from outside (the writer's scope closing), a fiber skips the steps above and
+      // runs only its finalizers: the batch must still settle, or its callers wait forever.
+      Effect.onInterrupt(() =>
+        Effect.suspend(() => {
+          flight.exit ??= Exit.interrupt()
+          return settleInOrder
+        })
+      )
     )
   }
 
