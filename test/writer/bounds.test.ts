@@ -11,6 +11,7 @@ import { encodeBatch } from "../../src/internal/format/batchCodec.ts"
 import { encodeCheckpoint } from "../../src/internal/format/checkpointRecord.ts"
 import { U64_MAX } from "../../src/internal/format/layout.ts"
 import { segmentName } from "../../src/internal/format/segmentName.ts"
+import { makeBreakableClock } from "../support/breakableClock.ts"
 import { buildLog } from "../support/logs.ts"
 import { eventFor, eventsFor, nodeLayer, tempDir } from "../support/wal.ts"
 
@@ -101,29 +102,10 @@ describe("the writer at its edges", () => {
         const dir = yield* tempDir
         yield* buildLog(dir, 1, 1)
         // A clock that breaks once the WAL is open: the writer reads it when it stages a batch.
-        let armed = false
-        const real = yield* Clock.Clock
-        const breaks = (): void => {
-          if (armed) throw new Error("broken clock")
-        }
-        const broken: Clock.Clock = {
-          currentTimeMillisUnsafe: () => real.currentTimeMillisUnsafe(),
-          currentTimeMillis: real.currentTimeMillis,
-          currentTimeNanosUnsafe: () => {
-            breaks()
-            return real.currentTimeNanosUnsafe()
-          },
-          currentTimeNanos: Effect.suspend(() => {
-            breaks()
-            return real.currentTimeNanos
-          }),
-          monotonicTimeNanosUnsafe: () => real.monotonicTimeNanosUnsafe(),
-          monotonicTimeNanos: real.monotonicTimeNanos,
-          sleep: (duration) => real.sleep(duration)
-        }
+        const broken = yield* makeBreakableClock
         yield* Effect.gen(function* () {
           const [wal] = yield* WalHandle.open({ dir, groupCommit: "eager" })
-          armed = true
+          broken.arm()
           const first = yield* noHang(Effect.exit(wal.append(eventFor(1))))
           assert.isTrue(Exit.isFailure(first))
           if (Exit.isFailure(first)) {
@@ -132,9 +114,9 @@ describe("the writer at its edges", () => {
           }
           const later = yield* noHang(Effect.flip(wal.append(eventFor(2))))
           assert.instanceOf(later, ClosedError)
-          armed = false
+          broken.disarm()
           yield* noHang(wal.shutdown)
-        }).pipe(Effect.provideService(Clock.Clock, broken), Effect.scoped)
+        }).pipe(Effect.provideService(Clock.Clock, broken.clock), Effect.scoped)
       }).pipe(Effect.scoped, Effect.provide(nodeLayer))
   )
 })

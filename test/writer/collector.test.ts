@@ -54,7 +54,7 @@ const recordingWindow = () => {
 const collector = (window: GroupCommitWindow | "eager") =>
   Effect.gen(function* () {
     const queue = yield* Queue.bounded<WriterRequest, Cause.Done>(1000)
-    const nextGroup = yield* makeCollector({ queue, batchMaxEvents: BATCH_MAX_EVENTS, window })
+    const nextGroup = (yield* makeCollector({ queue, batchMaxEvents: BATCH_MAX_EVENTS, window })).next
     return { queue, nextGroup }
   })
 

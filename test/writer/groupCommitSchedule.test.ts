@@ -17,7 +17,7 @@ const request = (i: number): WriterRequest => appendOne(eventFor(i), -1, undefin
 const collectorWith = (window: GroupCommit.GroupCommitWindow | "eager") =>
   Effect.gen(function* () {
     const queue = yield* Queue.bounded<WriterRequest, Cause.Done>(100)
-    const nextGroup = yield* makeCollector({ queue, batchMaxEvents: 10, window })
+    const nextGroup = (yield* makeCollector({ queue, batchMaxEvents: 10, window })).next
     return { queue, nextGroup }
   })
 

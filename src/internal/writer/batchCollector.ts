@@ -22,10 +22,17 @@ export interface CollectorOptions {
   readonly window: GroupCommitWindow | "eager"
 }
 
-/** Succeeds with the next group, or `undefined` once the queue has ended and is empty. */
-export const makeCollector = (
-  options: CollectorOptions
-): Effect.Effect<Effect.Effect<ReadonlyArray<WriterRequest> | undefined>> =>
+export interface Collector {
+  /** Succeeds with the next group, or `undefined` once the queue has ended and is empty. */
+  readonly next: Effect.Effect<ReadonlyArray<WriterRequest> | undefined>
+  /**
+   * The requests taken from the queue but not yet in a group: the writer's last resort must fail
+   * them too, as they are in neither its group nor the queue.
+   */
+  readonly carried: () => ReadonlyArray<WriterRequest>
+}
+
+export const makeCollector = (options: CollectorOptions): Effect.Effect<Collector> =>
   Effect.gen(function* () {
     const { queue, batchMaxEvents } = options
     const windowMillis = yield* makeWindowStep(options)
@@ -42,7 +49,7 @@ export const makeCollector = (
       return requests.slice(0, end)
     }
 
-    return Effect.gen(function* () {
+    const next = Effect.gen(function* () {
       let group = carried
       carried = []
       if (group.length === 0) {
@@ -78,6 +85,7 @@ export const makeCollector = (
       previousGroupEvents = Math.min(events, batchMaxEvents)
       return events >= batchMaxEvents ? cut(group) : group
     })
+    return { next, carried: () => carried }
   })
 
 /**

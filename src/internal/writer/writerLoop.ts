@@ -32,16 +32,19 @@ export const runWriterLoop = (options: WriterLoopOptions): Effect.Effect<void> =
   const { flush, drain } = batchWriter
   /** The group being written: failed whole if this loop itself fails (a bug), so none waits forever. */
   let group: ReadonlyArray<WriterRequest> = []
+  /** The collector's requests not yet in a group: failed with the group, for the same reason. */
+  let carried: () => ReadonlyArray<WriterRequest> = () => []
 
   // One generator for the writer's whole life, not one per group. With a generator per group the
   // groups' arrays outlived their group until the next full GC (emptying each array once written
-  // cured it too): every request, with its caller's event, Exit and resume closure, was copied by
-  // each scavenge and promoted — about 4 MB a scavenge at 1000 appenders, and scavenges of
-  // 13–15 ms instead of 3–4 (test/writer/gcRetention.system.test.ts).
+  // cured it too; what in V8 held them we did not pin down), so every request, with its caller's
+  // event, Exit and resume closure, was copied by each scavenge and promoted: medians of 3.8–5.2 MB
+  // a scavenge against about 0.1 MB (test/writer/gcRetention.system.test.ts).
   return Effect.gen(function* () {
-    const nextGroup = yield* makeCollector(options)
+    const collector = yield* makeCollector(options)
+    carried = collector.carried
     while (true) {
-      const taken = yield* nextGroup
+      const taken = yield* collector.next
       if (taken === undefined) break
       group = taken
       options.onGroup?.(group.length)
@@ -77,8 +80,13 @@ export const runWriterLoop = (options: WriterLoopOptions): Effect.Effect<void> =
     // The last batches may still be in flight when the queue ends: wait for them.
     yield* drain
   }).pipe(
-    // Last resort against a bug in this loop: no request of the group in hand may be left waiting.
-    Effect.onError(() => Effect.sync(() => rejectAll(group, lifecycle.closedError())))
+    // Last resort against a bug in this loop: no request taken from the queue may be left waiting.
+    Effect.onError(() =>
+      Effect.sync(() => {
+        rejectAll(group, lifecycle.closedError())
+        rejectAll(carried(), lifecycle.closedError())
+      })
+    )
   )
 }
 
