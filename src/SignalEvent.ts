@@ -7,8 +7,8 @@
  * failing field and value in an `InvalidEventError`.
  *
  * `captureSignalEvent` is what `append` uses: it reads each of the four fields exactly once and
- * copies them into a fresh plain object, so what is validated is what gets written — a getter, a
- * Proxy or a caller reusing its object cannot change the event after the check.
+ * copies them into a fresh object of its own, so what is validated is what gets written — a
+ * getter, a Proxy or a caller reusing its object cannot change the event after the check.
  *
  * @since 0.1.0
  */
@@ -100,9 +100,10 @@ export const isSignalEvent = (u: unknown): u is SignalEvent => {
 const decodeEvent = Schema.decodeUnknownExit(SignalEvent)
 
 /**
- * One call's event as captured: a class rather than an object literal, so that V8 never
- * pretenures it (allocates it in old space) — an old capture would keep the caller's young
- * `BigInt`s alive until the next full GC (see `AppendOneRequest` in writer/requests.ts).
+ * One call's event as captured: a class rather than an object literal, whose allocation site V8
+ * may pretenure (allocate in old space) — an old capture keeps the caller's young `BigInt`s alive
+ * until the next full GC. Measured at 1000 appenders: 1 run of 4 promoted 2.3 MB a scavenge with
+ * the literal, none of 9 with the class (see `AppendOneRequest` in writer/requests.ts).
  */
 class CapturedFields implements EventFields {
   entityId: unknown = undefined
@@ -175,19 +176,21 @@ const unreadableError = (field: keyof EventFields | "(root)", cause: unknown): I
   })
 
 /**
- * Fails with `InvalidEventError` naming the first bad field and its value; succeeds with the
- * captured copy (see `captureSignalEvent`).
+ * Fails with `InvalidEventError` naming the first bad field and its value; succeeds with a copy
+ * as a plain object, each field read once (see `captureSignalEvent`).
  *
  * @category validation
  */
 export const validateSignalEvent = (u: unknown): Effect.Effect<SignalEvent, InvalidEventError> => {
   const captured = captureSignalEvent(u)
-  return captured instanceof InvalidEventError ? Effect.fail(captured) : Effect.succeed(captured)
+  if (captured instanceof InvalidEventError) return Effect.fail(captured)
+  const { entityId, signalType, weight, timestamp } = captured
+  return Effect.succeed({ entityId, signalType, weight, timestamp })
 }
 
 /**
- * The error for a value that is not a valid event. Give it a primitive, or the plain object of
- * fields `captureSignalEvent` read: the Schema decode reads the fields again, which must not call
+ * The error for a value that is not a valid event. Give it a primitive, or the object of fields
+ * `captureSignalEvent` read: the Schema decode reads the fields again, which must not call
  * a caller's getter twice or run a caller's Proxy traps.
  *
  * @internal

@@ -2,10 +2,19 @@
  * SPEC §1: every field of `SignalEvent` is validated at the API boundary, and a bad one is an
  * `InvalidEventError` naming the field and value, with nothing written.
  */
+
+import { deepStrictEqual } from "node:assert"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Schema } from "effect"
 import fc from "fast-check"
-import { InvalidEventError, isSignalEvent, SignalEvent, SignalType, WalHandle } from "../src/index.ts"
+import {
+  InvalidEventError,
+  isSignalEvent,
+  SignalEvent,
+  SignalType,
+  validateSignalEvent,
+  WalHandle
+} from "../src/index.ts"
 import { captureSignalEvent } from "../src/SignalEvent.ts"
 import { eventFor, nodeLayer, snapshotDir, tempDir } from "./support/wal.ts"
 
@@ -35,6 +44,21 @@ const invalidCases: ReadonlyArray<readonly [string, unknown, string]> = [
 ]
 
 describe("SignalEvent validation", () => {
+  it.effect("validateSignalEvent succeeds with a plain object copy, whatever the input's prototype", () =>
+    Effect.gen(function* () {
+      class Event {
+        entityId = good.entityId
+        signalType = good.signalType
+        weight = good.weight
+        timestamp = good.timestamp
+      }
+      const validated = yield* validateSignalEvent(new Event())
+      assert.strictEqual(Object.getPrototypeOf(validated), Object.prototype)
+      // node:assert compares prototypes, unlike chai's deep equality.
+      deepStrictEqual(validated, good)
+    })
+  )
+
   it("named signal types", () => {
     assert.deepStrictEqual(SignalType, { view: 0, like: 1, skip: 2, completion: 3 })
   })
