@@ -1,11 +1,10 @@
 /**
  * The writer must not keep what it has written alive: a request, once answered, is garbage the
- * next scavenge can collect. When something dead in old space still points at the writer's
- * young objects — a generator per group did — every request since the last full GC, with its
- * caller's event, Exit and resume closure, is copied by each scavenge and then promoted: several
- * MB a scavenge at 1000 appenders, and scavenges of 15–40 ms that every caller in flight waits
- * through. This runs the writer in a child under `--trace-gc-nvp` and bounds what its scavenges
- * promote.
+ * next scavenge can collect. With a generator per group in the writer loop it was not: each
+ * group's array outlived the group until the next full GC, so every request since the last one,
+ * with its caller's event, Exit and resume closure, was copied by each scavenge and promoted —
+ * 3.8 MB and more a scavenge here, against about 0.1 MB without (medians). This runs the writer
+ * in a child under `--trace-gc-nvp` and bounds the median promoted per scavenge.
  */
 import { spawn } from "node:child_process"
 import { fileURLToPath } from "node:url"
@@ -14,9 +13,10 @@ import { Effect } from "effect"
 
 const childScript = fileURLToPath(new URL("../support/writerGcChild.ts", import.meta.url))
 
-/** Scavenges while the heap grows to its working size are left out. */
-const WARMUP_SCAVENGES = 6
-/** At 1000 appenders: about 0.7 MB with nothing retained, 3.4 MB and more with it. */
+/** Measured once the heap has its working size: the later half of the scavenges. */
+const steadyState = (promoted: ReadonlyArray<number>): ReadonlyArray<number> =>
+  promoted.slice(Math.floor(promoted.length / 2))
+/** About 0.1 MB with nothing retained; 3.8 MB and more with the groups retained. */
 const MAX_MEDIAN_PROMOTED_BYTES = 1_500_000
 
 const runChild = (): Promise<string> =>
@@ -50,8 +50,11 @@ describe("writer: garbage collection", () => {
     "answered requests die young: the median scavenge promotes under 1.5 MB at 1000 appenders",
     () =>
       Effect.gen(function* () {
-        const promoted = promotedPerScavenge(yield* Effect.promise(runChild)).slice(WARMUP_SCAVENGES)
-        assert.isAtLeast(promoted.length, 5, "too few scavenges to judge")
+        const all = promotedPerScavenge(yield* Effect.promise(runChild))
+        // V8 prints its minor GCs as `gc=s` (scavenges); one using another young-generation
+        // collector would print none, and this test would have to learn its name.
+        const promoted = steadyState(all)
+        assert.isAtLeast(promoted.length, 5, `too few scavenges to judge: ${all.length}`)
         assert.isFalse(promoted.some(Number.isNaN), "a scavenge line without promoted=")
         const sorted = [...promoted].sort((a, b) => a - b)
         const median = sorted[Math.floor(sorted.length / 2)] ?? 0
