@@ -74,7 +74,8 @@ export type WriterRequest = AppendOne | AppendMany | Command
  * objects straight in old space — once most of them survive a scavenge, as a thousand requests in
  * flight do while the heap is still small; each old request then keeps its young Exit, resume
  * closure and event alive until the next full GC. At 1000 appenders with the literal, 2 runs of 4
- * promoted about 10 MB a scavenge; with the class, 9 of 10 runs promoted a median of 0.21–0.25 MB.
+ * promoted about 10 MB a scavenge; with the class, 9 of 10 runs promoted a median of 0.21–0.25 MB
+ * and the tenth 2.9 MB (measured, not proved: V8's pretenuring decisions vary from run to run).
  */
 class AppendOneRequest implements AppendOne {
   readonly _tag = "AppendOne"
