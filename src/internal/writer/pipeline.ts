@@ -130,19 +130,7 @@ export const makePipeline = (options: PipelineOptions): Pipeline => {
       ),
       (io) => (options.traceBatches ? inBatchSpan(io, staging) : io),
       Effect.ensuring(Effect.sync(() => Deferred.doneUnsafe(writeDone, Exit.void))),
-      Effect.exit,
-      Effect.flatMap((exit) => {
-        flight.exit = exit
-        return settleInOrder
-      }),
-      // Interrupted from outside (the writer's scope closing), a fiber skips the steps above and
-      // runs only its finalizers: the batch must still settle, or its callers wait forever.
-      Effect.onInterrupt(() =>
-        Effect.suspend(() => {
-          flight.exit ??= Exit.interrupt()
-          return settleInOrder
-        })
-      )
+      (io) => settlingOnExit(io, flight, settleInOrder)
     )
   }
 
@@ -209,6 +197,30 @@ const settleReady = (
   }
   return failed
 }
+
+/**
+ * Records the batch's outcome once its I/O ends and settles what it can. Interrupted from outside
+ * (the writer's scope closing), a fiber skips every step but its finalizers: the batch must still
+ * settle then, or its callers wait forever.
+ */
+const settlingOnExit = (
+  io: Effect.Effect<void, IoError>,
+  flight: Flight,
+  settleInOrder: Effect.Effect<void>
+): Effect.Effect<void> =>
+  io.pipe(
+    Effect.exit,
+    Effect.flatMap((exit) => {
+      flight.exit = exit
+      return settleInOrder
+    }),
+    Effect.onInterrupt(() =>
+      Effect.suspend(() => {
+        flight.exit ??= Exit.interrupt()
+        return settleInOrder
+      })
+    )
+  )
 
 /** The batch's I/O in its `tidal-wal.batch` span. */
 const inBatchSpan = <A, E>(io: Effect.Effect<A, E>, staging: Staging): Effect.Effect<A, E> =>
