@@ -129,7 +129,8 @@ describe("several batches in flight", () => {
         acked,
         Array.from({ length: acked.length }, (_, i) => BigInt(i + 1))
       )
-      assert.isAbove(plan.count("sync", ".seg"), 6)
+      // The failed sync was the sixth; batches written behind it may share it (coalesced writes).
+      assert.isAtLeast(plan.count("sync", ".seg"), 6)
     }).pipe(Effect.scoped, Effect.provide(faultyLayer(plan)))
   })
 })

@@ -281,6 +281,48 @@ describe("pipeline: closing its scope", () => {
   )
 })
 
+describe("pipeline: coalesced writes", () => {
+  /** Batch 1 is written alone; batches 2–4, launched while its write is held, are one write. */
+  const coalesced = Effect.gen(function* () {
+    const { appender, calls } = makeHeldAppender()
+    const harness = yield* makeHarness({ appender, eventsPerBatch: EVENTS_PER_BATCH, coalesceWrites: true })
+    for (let n = 0; n < 4; n++) yield* harness.stageBatch
+    yield* completeWrites(calls, 2)
+    assert.strictEqual(calls.length, 2, "batches 2–4 were not written together")
+    assert.strictEqual(heldAt(calls, 1).firstSeq, BigInt(EVENTS_PER_BATCH + 1), "the group starts at batch 2")
+    return { harness, calls }
+  })
+
+  it.effect("one sync for the group acknowledges every batch in it, in order", () =>
+    Effect.gen(function* () {
+      const { harness, calls } = yield* coalesced
+      yield* Deferred.succeed(heldAt(calls, 1).sync, undefined)
+      yield* letFibersRun
+      assert.deepStrictEqual(
+        harness.batchOutcomes(),
+        [pending, pending, pending, pending],
+        "acked before batch 1 synced"
+      )
+      yield* Deferred.succeed(heldAt(calls, 0).sync, undefined)
+      yield* letFibersRun
+      assert.deepStrictEqual(harness.batchOutcomes(), [acked(1), acked(2), acked(3), acked(4)])
+    })
+  )
+
+  it.effect("a failed sync of the group fails every batch in it; the one before stays acknowledged", () =>
+    Effect.gen(function* () {
+      const { harness, calls } = yield* coalesced
+      yield* Deferred.succeed(heldAt(calls, 0).sync, undefined)
+      yield* Deferred.fail(heldAt(calls, 1).sync, injected("sync", 2))
+      yield* letFibersRun
+      assert.deepStrictEqual(
+        harness.batchOutcomes().map((outcome) => outcome._tag),
+        ["Acked", "Failed", "Failed", "Failed"]
+      )
+    })
+  )
+})
+
 describe("pipeline: after its scope closed", () => {
   it.effect("a batch launched then never writes, and its callers are answered (no one waits)", () =>
     Effect.gen(function* () {

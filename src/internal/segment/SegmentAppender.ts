@@ -20,13 +20,15 @@ import type { SegmentInfo } from "./SegmentInfo.ts"
 
 export interface SegmentAppender {
   /**
-   * Writes one encoded batch holding sequence numbers `firstSeq..lastSeq`; succeeds with the sync
-   * that makes it durable. Calls must not overlap; the syncs may.
+   * Writes encoded batches holding sequence numbers `firstSeq..lastSeq` — one, or `batchCount`
+   * consecutive ones in a single buffer; succeeds with the sync that makes them durable. Calls
+   * must not overlap; the syncs may.
    */
   readonly writeBatch: (
     batch: Uint8Array,
     firstSeq: bigint,
-    lastSeq: bigint
+    lastSeq: bigint,
+    batchCount?: number
   ) => Effect.Effect<Effect.Effect<void, IoError>, IoError>
   /** The segments, oldest first; the last one is being written. */
   readonly segments: () => ReadonlyArray<SegmentInfo>
@@ -125,14 +127,14 @@ export const makeSegmentAppender = (
     })
 
   return {
-    writeBatch: (batch, firstSeq, lastSeq) =>
+    writeBatch: (batch, firstSeq, lastSeq, batchCount = 1) =>
       Effect.gen(function* () {
         const segment = yield* segmentFor(firstSeq, batch.byteLength)
         yield* io("write", segment.path)(segment.file.writeAll(batch))
         const info: SegmentInfo = {
           ...segment.info,
           sizeBytes: segment.info.sizeBytes + batch.byteLength,
-          batchCount: segment.info.batchCount + 1,
+          batchCount: segment.info.batchCount + batchCount,
           lastSeq
         }
         segment.info = info
