@@ -285,7 +285,11 @@ describe("pipeline: coalesced writes", () => {
   /** Batch 1 is written alone; batches 2–4, launched while its write is held, are one write. */
   const coalesced = Effect.gen(function* () {
     const { appender, calls } = makeHeldAppender()
-    const harness = yield* makeHarness({ appender, eventsPerBatch: EVENTS_PER_BATCH, coalesceWrites: true })
+    const harness = yield* makeHarness({
+      appender,
+      eventsPerBatch: EVENTS_PER_BATCH,
+      coalesceRoomBytes: () => Number.MAX_SAFE_INTEGER
+    })
     for (let n = 0; n < 4; n++) yield* harness.stageBatch
     yield* completeWrites(calls, 2)
     assert.strictEqual(calls.length, 2, "batches 2–4 were not written together")

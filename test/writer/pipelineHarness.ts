@@ -72,8 +72,8 @@ export const outcomeOf = (request: AppendOne): Outcome => {
 export interface HarnessOptions {
   readonly appender: Appender
   readonly eventsPerBatch: number
-  /** Off unless asked: most tests here follow one write and one sync per batch. */
-  readonly coalesceWrites?: boolean
+  /** Coalescing is off unless given: most tests here follow one write and one sync per batch. */
+  readonly coalesceRoomBytes?: () => number
 }
 
 /** A batch writer in a scope the test owns, with everything it does recorded. */
@@ -96,7 +96,7 @@ export const makeHarness = (options: HarnessOptions) =>
       dedup: disabledDedupWindow,
       lifecycle,
       traceBatches: false,
-      coalesceWrites: options.coalesceWrites,
+      coalesceRoomBytes: options.coalesceRoomBytes,
       onDurable: (batch, eventsWritten) => {
         durable.push(batch.firstSeq)
         lifecycle.markDurable(batch.firstSeq + BigInt(eventsWritten) - 1n)

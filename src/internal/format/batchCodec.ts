@@ -2,7 +2,7 @@
  * Batches (docs/FORMAT.md §2 "Batch"): a 64-byte header, then `event_count` records, checksummed by BLAKE3.
  *
  * A batch is the unit of durability: written whole, then synced, possibly together with the
- * batches behind it (writer/pipeline.ts "coalesceWrites"). `writeBatch` encodes into a buffer the
+ * batches behind it (writer/pipeline.ts "coalesceRoomBytes"). `writeBatch` encodes into a buffer the
  * writer reuses; `inspectBatch` distrusts the disk — every length is checked against the bytes
  * left before it is used — and returns the first failed check as data, because whether that is a
  * torn tail or corruption is recovery's decision (recovery/recoveryPlan.ts), not the decoder's.

@@ -73,7 +73,7 @@ export class Writer extends Context.Service<Writer, WriterShape>()("tidal-wal/Wr
         lifecycle,
         fail: closeForWriting,
         traceBatches: spansExported,
-        coalesceWrites: true,
+        coalesceRoomBytes: () => appender.coalesceRoomBytes(),
         onDurable: (batch: DurableBatch, eventsWritten, duplicates, syncMillis) => {
           metrics.batchDurable(eventsWritten, duplicates, syncMillis)
           if (eventsWritten === 0) return undefined

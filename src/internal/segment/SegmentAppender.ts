@@ -30,6 +30,11 @@ export interface SegmentAppender {
     lastSeq: bigint,
     batchCount?: number
   ) => Effect.Effect<Effect.Effect<void, IoError>, IoError>
+  /**
+   * The bytes a write of several batches may hold and still fit the segment being written within
+   * `segmentMaxBytes`; 0 before the first write (open may yet resume a segment).
+   */
+  readonly coalesceRoomBytes: () => number
   /** The segments, oldest first; the last one is being written. */
   readonly segments: () => ReadonlyArray<SegmentInfo>
   readonly segmentCount: () => number
@@ -141,6 +146,7 @@ export const makeSegmentAppender = (
         known[known.length - 1] = info
         return syncOf(segment)
       }),
+    coalesceRoomBytes: () => (current === undefined ? 0 : segmentMaxBytes - current.info.sizeBytes),
     segments: () => known.slice(),
     segmentCount: () => known.length,
     dropSegments: (names) => {

@@ -53,8 +53,8 @@ export interface BatchWriterOptions {
   readonly fail: (error: IoError) => Effect.Effect<void>
   /** Whether batches run in spans (see `PipelineOptions.traceBatches`). */
   readonly traceBatches: boolean
-  /** See `PipelineOptions.coalesceWrites`. */
-  readonly coalesceWrites?: boolean | undefined
+  /** See `PipelineOptions.coalesceRoomBytes`. */
+  readonly coalesceRoomBytes?: (() => number) | undefined
 }
 
 export const makeBatchWriter = (options: BatchWriterOptions): BatchWriter => {
@@ -69,7 +69,7 @@ export const makeBatchWriter = (options: BatchWriterOptions): BatchWriter => {
     failure: () => lifecycle.failure,
     fail: options.fail,
     traceBatches: options.traceBatches,
-    coalesceWrites: options.coalesceWrites,
+    coalesceRoomBytes: options.coalesceRoomBytes,
     settle: {
       dedup,
       offsetBigInts: Array.from({ length: batchMaxEvents }, (_, i) => BigInt(i)),

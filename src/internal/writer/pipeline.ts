@@ -8,7 +8,7 @@
  * batch before it synced: after a failed write or sync, no later batch is acknowledged, whatever
  * its own sync said.
  *
- * With `coalesceWrites` (the Writer's setting), a batch whose turn to write has come also writes
+ * With `coalesceRoomBytes` (the Writer's setting), a batch whose turn to write has come also writes
  * every batch launched behind it — they are all waiting for that turn — as one buffer with one
  * sync: under load writes queue up behind each other and their syncs, and a group of about four
  * costs one thread-pool round trip each way instead of four. The bytes, their order and the bound
@@ -59,11 +59,13 @@ export interface PipelineOptions {
    */
   readonly traceBatches: boolean
   /**
-   * Whether a batch whose turn to write has come also writes the batches launched behind it, in
-   * one buffer with one sync: fewer thread-pool round trips when writes queue up behind each
-   * other. Off, every batch is its own write and sync.
+   * When given, a batch whose turn to write has come also writes the batches launched behind it,
+   * in one buffer with one sync, as many as fit in the bytes this answers (the room left in the
+   * segment being written: a group never makes a segment exceed its maximum). Fewer thread-pool
+   * round trips when writes queue up behind each other. Without it every batch is its own write
+   * and sync.
    */
-  readonly coalesceWrites?: boolean | undefined
+  readonly coalesceRoomBytes?: (() => number) | undefined
 }
 
 export interface Pipeline {
@@ -139,7 +141,9 @@ export const makePipeline = (options: PipelineOptions): Pipeline => {
       if (flight.coveredBy !== undefined) return
       const stop = options.failure()
       if (stop !== undefined) return yield* Effect.fail(stop)
-      if (options.coalesceWrites === true) flight.group = claimWaiting(flights, flight)
+      if (options.coalesceRoomBytes !== undefined) {
+        flight.group = claimWaiting(flights, flight, options.coalesceRoomBytes())
+      }
       const sync = yield* writeGroup(options.appender, flight.group)
       markWritten(flight.group)
       const syncStart = performance.now()
@@ -248,15 +252,24 @@ const settlingOnExit = (
   )
 
 /**
- * `flight` and every batch launched behind it that writes: all of them are waiting for their
- * turn, which comes only after `flight`'s write. Each is marked covered by `flight`.
+ * `flight` and the batches launched behind it that write, as many as fit in `roomBytes` with it:
+ * all of them are waiting for their turn, which comes only after `flight`'s write. Each one
+ * claimed is marked covered by `flight`.
  */
-const claimWaiting = (flights: ReadonlyArray<Flight>, flight: Flight): ReadonlyArray<Flight> => {
+const claimWaiting = (
+  flights: ReadonlyArray<Flight>,
+  flight: Flight,
+  roomBytes: number
+): ReadonlyArray<Flight> => {
   const group = [flight]
+  let bytes = flight.staging.sizeBytes
   for (let i = flights.indexOf(flight) + 1; i < flights.length; i++) {
     const next = flights[i] as Flight
     // Batches with nothing to write, or launched after the scope closed, are not in the chain.
     if (next.writeDone === undefined) continue
+    // The group is contiguous in write order: the first that does not fit ends it.
+    if (bytes + next.staging.sizeBytes > roomBytes) break
+    bytes += next.staging.sizeBytes
     next.coveredBy = flight
     group.push(next)
   }
