@@ -9,7 +9,7 @@
  * getters, which a spread would silently drop.
  */
 import { basename } from "node:path"
-import { Deferred, Effect, Exit, FileSystem } from "effect"
+import { Deferred, Effect, Exit, FileSystem, Layer } from "effect"
 
 /** A sync the gate holds: it goes on to the real sync once released. */
 export interface HeldSync {
@@ -114,3 +114,12 @@ const holdingFile = (file: FileSystem.File, path: string, gate: SyncGate): FileS
     writeAll: (buffer) => file.writeAll(buffer)
   }
 }
+
+/** The FileSystem provided below it, with every sync `gate` holds going through the gate. */
+export const heldSyncLayer = (gate: SyncGate) =>
+  Layer.effect(
+    FileSystem.FileSystem,
+    Effect.gen(function* () {
+      return heldSyncFileSystem(yield* FileSystem.FileSystem, gate)
+    })
+  )

@@ -4,24 +4,15 @@
  * were blocked waiting for room in a full queue.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Context, Effect, Exit, Fiber, FileSystem, Layer, Option, Queue, Scope } from "effect"
+import { Context, Effect, Exit, Fiber, Layer, Option, Queue, Scope } from "effect"
 import { ClosedError, type ReplayedEvent, WalHandle } from "../../src/index.ts"
 import { OpenedWal, WalClose } from "../../src/internal/layers/Handle.ts"
 import { Writer } from "../../src/internal/layers/Writer.ts"
 import { walGraph } from "../../src/internal/layers/walLayer.ts"
 import { MAX_BATCHES_IN_FLIGHT } from "../../src/internal/writer/pipeline.ts"
-import { heldSyncFileSystem, SyncGate } from "../support/heldSyncFileSystem.ts"
+import { heldSyncLayer, SyncGate } from "../support/heldSyncFileSystem.ts"
 import { readSegments } from "../support/segments.ts"
 import { eventFor, eventsFor, nodeLayer, plainEvent, storedFor, tempDir } from "../support/wal.ts"
-
-/** The Node services with every segment sync going through `gate`. */
-const heldSyncLayer = (gate: SyncGate) =>
-  Layer.effect(
-    FileSystem.FileSystem,
-    Effect.gen(function* () {
-      return heldSyncFileSystem(yield* FileSystem.FileSystem, gate)
-    })
-  )
 
 describe("append, rotation and reopen", () => {
   it.live(

@@ -4,19 +4,11 @@
  * the collector had taken from the queue for the next group.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Clock, Effect, Exit, Fiber, FileSystem, Layer, Option } from "effect"
+import { Clock, Effect, Exit, Fiber, Option } from "effect"
 import { WalHandle } from "../../src/index.ts"
 import { makeBreakableClock } from "../support/breakableClock.ts"
-import { heldSyncFileSystem, SyncGate } from "../support/heldSyncFileSystem.ts"
+import { heldSyncLayer, SyncGate } from "../support/heldSyncFileSystem.ts"
 import { eventFor, nodeLayer, tempDir } from "../support/wal.ts"
-
-const heldSyncLayer = (gate: SyncGate) =>
-  Layer.effect(
-    FileSystem.FileSystem,
-    Effect.gen(function* () {
-      return heldSyncFileSystem(yield* FileSystem.FileSystem, gate)
-    })
-  )
 
 /** The append's outcome, or `undefined` if its caller was still waiting after 2 s. */
 const answerOf = <A, E>(fiber: Fiber.Fiber<Exit.Exit<A, E>>) =>

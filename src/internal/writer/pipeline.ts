@@ -39,7 +39,7 @@ interface Flight {
   fiber: Fiber.Fiber<unknown, unknown> | undefined
   /** Completed once the batch is written (or its I/O ended): the next batch's write waits on it. */
   writeDone: Deferred.Deferred<void> | undefined
-  /** The batches this one's I/O writes and syncs, itself first (see `coalesceWrites`). */
+  /** The batches this one's I/O writes and syncs, itself first (see `coalesceRoomBytes`). */
   group: ReadonlyArray<Flight>
   /** The earlier batch whose I/O wrote and synced this one with it, if any. */
   coveredBy: Flight | undefined
