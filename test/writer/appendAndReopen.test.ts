@@ -9,7 +9,7 @@ import { ClosedError, type ReplayedEvent, WalHandle } from "../../src/index.ts"
 import { OpenedWal, WalClose } from "../../src/internal/layers/Handle.ts"
 import { Writer } from "../../src/internal/layers/Writer.ts"
 import { walGraph } from "../../src/internal/layers/walLayer.ts"
-import { MAX_BATCHES_IN_FLIGHT } from "../../src/internal/writer/pipeline.ts"
+import { MAX_UNSYNCED_BATCHES } from "../../src/internal/segment/logRule.ts"
 import { heldSyncLayer, SyncGate } from "../support/heldSyncFileSystem.ts"
 import { readSegments } from "../support/segments.ts"
 import { eventFor, eventsFor, nodeLayer, plainEvent, storedFor, tempDir } from "../support/wal.ts"
@@ -128,11 +128,17 @@ describe("append, rotation and reopen", () => {
       )
       const deadlineMillis = performance.now() + 10_000
       let written = yield* batchesWritten
-      while (written < MAX_BATCHES_IN_FLIGHT && performance.now() < deadlineMillis) {
+      while (written < MAX_UNSYNCED_BATCHES && performance.now() < deadlineMillis) {
         yield* Effect.yieldNow
         written = yield* batchesWritten
       }
-      assert.strictEqual(written, MAX_BATCHES_IN_FLIGHT, "the pipeline never filled")
+      // Recovery's torn-tail window, not the pipeline's own constant: a deeper pipeline would leave
+      // damage after a power cut that recovery refuses (segment/logRule.ts, rule 2).
+      assert.strictEqual(
+        written,
+        MAX_UNSYNCED_BATCHES,
+        "the pipeline did not fill exactly to recovery's window"
+      )
       for (let turn = 0; turn < 100 && queue.state._tag === "Open" && queue.state.offers.size === 0; turn++) {
         yield* Effect.yieldNow
       }

@@ -23,12 +23,18 @@
  */
 import { Cause, Deferred, Effect, Exit, Fiber } from "effect"
 import { IoError } from "../../WalError.ts"
+import { MAX_UNSYNCED_BATCHES } from "../segment/logRule.ts"
 import type { SegmentAppender } from "../segment/SegmentAppender.ts"
 import { type SettleContext, settleDurable, settleFailed } from "./settling.ts"
 import type { Staging } from "./staging.ts"
 
-/** How many batches may be written and not yet synced at once (8 measured best of 2, 4, 8, 16 here). */
-export const MAX_BATCHES_IN_FLIGHT = 8
+/**
+ * How many batches may be written and not yet synced at once. It is recovery's torn-tail window
+ * too (segment/logRule.ts, rule 2): a deeper pipeline than recovery allows for would leave, after
+ * a power cut, damage the default mode refuses as corruption; so the writer takes recovery's bound
+ * rather than a number of its own.
+ */
+export const MAX_BATCHES_IN_FLIGHT = MAX_UNSYNCED_BATCHES
 
 /** A batch on its way to disk: written (in order), then synced; `exit` once its sync finished. */
 interface Flight {
