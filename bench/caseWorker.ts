@@ -5,7 +5,7 @@
  *     [--warmup 1] [--seconds 2] [--lib /other/checkout/src/index.ts]
  *
  * bench/rounds.ts starts one of these per case per round; run it by hand to try a case alone
- * (`--case sqliteBlob` is the one case no default run includes). `--lib` points the WAL cases at
+ * (`--case sqliteBlob` and the `…NoDedup` cases of bench/bounds.ts are in no default run). `--lib` points the WAL cases at
  * another checkout's library (the A/B harness); by default they drive this working tree's. The
  * peers (bench/peerCases.ts, which use this working tree's codec) are imported only when run, so
  * a WAL case loads no library code but the one it drives. `--dir` is where the case writes; it is
@@ -42,7 +42,11 @@ const runCase = async (
   switch (spec.kind) {
     case "wal": {
       const library = await loadLibrary(libPath)
-      const load = { callers: spec.callers, eventsPerCall: spec.eventsPerCall }
+      const load = {
+        callers: spec.callers,
+        eventsPerCall: spec.eventsPerCall,
+        withoutDedup: "withoutDedup" in spec && spec.withoutDedup
+      }
       return Effect.runPromise(
         measureWalCase(library, dir, load, timing).pipe(Effect.scoped, Effect.provide(NodeServices.layer))
       )

@@ -10,7 +10,7 @@
 /** Events in every raw and SQLite batch: the WAL's `batchMaxEvents` default, which its batches reach under these loads. */
 export const PEER_BATCH_EVENTS = 100
 
-/** Batches a pipelined loop may have written and not yet synced: the WAL's own bound (batchWriter.ts). */
+/** Batches a pipelined loop may have written and not yet synced: the WAL's own bound (segment/logRule.ts). */
 export const PIPELINE_DEPTH = 8
 
 export type CaseSpec =
@@ -22,6 +22,8 @@ export type CaseSpec =
       readonly callers: number
       /** 1 calls `append`; more calls `appendAll` with that many events. */
       readonly eventsPerCall: number
+      /** Opens with `dedupWindow: 0` (deduplication off): what the dedup window costs (bench/bounds.ts). */
+      readonly withoutDedup?: true
     }
   | { readonly kind: "sqlite"; readonly id: string; readonly label: string; readonly row: "columns" | "blob" }
   | { readonly kind: "raw"; readonly id: string; readonly label: string; readonly depth: number }
@@ -47,6 +49,22 @@ export const cases = {
     label: "WAL append, 100 fibers",
     callers: 100,
     eventsPerCall: 1
+  },
+  appendAll100NoDedup: {
+    kind: "wal",
+    id: "appendAll100NoDedup",
+    label: "WAL appendAll ×100, 100 callers, dedup off (not in the default run)",
+    callers: 100,
+    eventsPerCall: 100,
+    withoutDedup: true
+  },
+  append1000NoDedup: {
+    kind: "wal",
+    id: "append1000NoDedup",
+    label: "WAL append, 1000 fibers, dedup off (not in the default run)",
+    callers: 1000,
+    eventsPerCall: 1,
+    withoutDedup: true
   },
   sqlite: {
     kind: "sqlite",

@@ -26,6 +26,7 @@ export interface WalLibrary {
   readonly WalHandle: {
     readonly open: (config: {
       readonly dir: string
+      readonly dedupWindow?: string
     }) => Effect.Effect<
       readonly [BenchWal, ...ReadonlyArray<unknown>],
       unknown,
@@ -43,6 +44,8 @@ const LATENCY_SLOTS = 1 << 22
 export interface WalLoad {
   readonly callers: number
   readonly eventsPerCall: number
+  /** Open with `dedupWindow: "0 millis"`, deduplication off (bench/bounds.ts). */
+  readonly withoutDedup?: boolean
 }
 
 interface Snapshot {
@@ -65,7 +68,9 @@ export const measureWalCase = (
   timing: CaseTiming
 ): Effect.Effect<Omit<CaseResult, "id">, unknown, FileSystem.FileSystem | Path.Path | Scope.Scope> =>
   Effect.gen(function* () {
-    const [wal] = yield* library.WalHandle.open({ dir })
+    const [wal] = yield* library.WalHandle.open(
+      load.withoutDedup === true ? { dir, dedupWindow: "0 millis" } : { dir }
+    )
     const pool = makeEventPool()
     const latencies = new Float64Array(LATENCY_SLOTS)
     let latencyCount = 0

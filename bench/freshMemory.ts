@@ -1,0 +1,99 @@
+/**
+ * What memory the process has not touched before costs here — the bound on recovery's figure:
+ *
+ *   node --expose-gc bench/freshMemory.ts [ROUNDS]
+ *
+ * Builds the 64 MiB log of bench (c), then per round reads its segment files twice from the page
+ * cache, from a collected heap: into new buffers kept until all are read (as recovery's replay
+ * keeps them, so each read lands in memory the process may not have used before), and into one
+ * buffer reused for every file. Then it hashes each batch of both (BLAKE3, as recovery checks
+ * them). On a VM whose host backs guest memory lazily, the first touch of a page costs far more
+ * than the copy into it, and how much varies from round to round with what the host did since.
+ */
+import { closeSync, mkdtempSync, openSync, readdirSync, readSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { Effect } from "effect"
+import { batchSizeBytes } from "../src/internal/format/batchCodec.ts"
+import { blake3Into, checksumReady } from "../src/internal/format/checksum.ts"
+import {
+  BATCH_CHECKSUMMED_HEADER_BYTES,
+  BATCH_HEADER_BYTES,
+  CHECKSUM_BYTES
+} from "../src/internal/format/layout.ts"
+import { buildLog } from "./recovery.bench.ts"
+
+const ROUNDS = Number(process.argv[2] ?? 5)
+const SEGMENT_BYTES = 16 * 1024 * 1024
+const collect = (globalThis as { gc?: () => void }).gc
+if (collect === undefined) throw new Error("run with node --expose-gc")
+
+const readInto = (path: string, buffer: Uint8Array): Uint8Array => {
+  const fd = openSync(path, "r")
+  try {
+    let filled = 0
+    while (filled < buffer.length) {
+      const read = readSync(fd, buffer, filled, buffer.length - filled, filled)
+      if (read === 0) break
+      filled += read
+    }
+    return buffer.subarray(0, filled)
+  } finally {
+    closeSync(fd)
+  }
+}
+
+const hashEachBatch = (files: ReadonlyArray<Uint8Array>): void => {
+  const batchBytes = batchSizeBytes(100)
+  const checksum = new Uint8Array(CHECKSUM_BYTES)
+  for (const bytes of files) {
+    for (let offset = 0; offset + batchBytes <= bytes.length; offset += batchBytes) {
+      const header = bytes.subarray(offset, offset + BATCH_CHECKSUMMED_HEADER_BYTES)
+      blake3Into(header, bytes.subarray(offset + BATCH_HEADER_BYTES, offset + batchBytes), checksum, 0)
+    }
+  }
+}
+
+const timed = (f: () => void): number => {
+  const start = performance.now()
+  f()
+  return performance.now() - start
+}
+
+const dir = mkdtempSync(join(tmpdir(), "tidal-wal-fresh-"))
+try {
+  buildLog(dir, 64 * 1024 * 1024)
+  await Effect.runPromise(checksumReady)
+  const paths = readdirSync(dir)
+    .filter((name) => name.endsWith(".seg"))
+    .sort()
+    .map((name) => join(dir, name))
+  const reused = new Uint8Array(SEGMENT_BYTES)
+  console.log(
+    "| round | read, new buffers kept ms | hash them ms | read, one buffer reused ms | hash it ms |"
+  )
+  console.log("|---:|---:|---:|---:|---:|")
+  for (let round = 1; round <= ROUNDS; round++) {
+    collect()
+    let kept: Array<Uint8Array> = []
+    const readKept = timed(() => {
+      kept = paths.map((path) => readInto(path, new Uint8Array(SEGMENT_BYTES)))
+    })
+    const hashKept = timed(() => hashEachBatch(kept))
+    kept = []
+    collect()
+    let readReused = 0
+    let hashReused = 0
+    for (const path of paths) {
+      let bytes: Uint8Array = reused
+      readReused += timed(() => {
+        bytes = readInto(path, reused)
+      })
+      hashReused += timed(() => hashEachBatch([bytes]))
+    }
+    const cells = [readKept, hashKept, readReused, hashReused].map((millis) => millis.toFixed(1))
+    console.log(`| ${round} | ${cells.join(" | ")} |`)
+  }
+} finally {
+  rmSync(dir, { recursive: true, force: true })
+}
