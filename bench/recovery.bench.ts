@@ -1,9 +1,7 @@
 /**
  * (c) Recovery: opening and replaying a 64 MiB log, beside reading and BLAKE3-hashing the same
- * bytes raw — whole files; each batch on its own as recovery must (the floor of any replay that
- * checks every batch with this hasher); and each batch on its own with every file's bytes kept
- * until the end, as a replay that hands out the records keeps them (the floor of this replay: its
- * memory cannot be reused from file to file) — and the bytes the replay retains per event.
+ * bytes raw — whole files, and each batch on its own as recovery must (the floor of any replay
+ * that checks every batch with this hasher); and the bytes the replay retains per event.
  */
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
@@ -26,8 +24,6 @@ export interface RecoveryRow {
   readonly ratio: number
   /** Raw read + BLAKE3 of each batch on its own, as recovery must check them: its floor. */
   readonly rawPerBatchMillis: number
-  /** The same with every file's bytes kept until all are read, as the replay keeps them. */
-  readonly rawKeptPerBatchMillis: number
   readonly retainedBytesPerEvent: number
 }
 
@@ -66,15 +62,10 @@ const rawReadAndHash = (dir: string, names: ReadonlyArray<string>): number => {
   return performance.now() - start
 }
 
-/**
- * The files read, and each batch's checksummed bytes hashed on their own (the files hold only
- * whole batches). With `keep`, every file's bytes stay referenced until the end, so no file's
- * read can land in memory an earlier one used.
- */
-const rawReadAndHashPerBatch = (dir: string, names: ReadonlyArray<string>, keep: boolean): number => {
+/** The files read, and each batch's checksummed bytes hashed on their own (the files hold only whole batches). */
+const rawReadAndHashPerBatch = (dir: string, names: ReadonlyArray<string>): number => {
   const batchBytes = batchSizeBytes(EVENTS_PER_BATCH)
   const checksum = new Uint8Array(CHECKSUM_BYTES)
-  const kept: Array<Uint8Array> = []
   const start = performance.now()
   for (const name of names) {
     const bytes = readFileSync(join(dir, name))
@@ -82,11 +73,8 @@ const rawReadAndHashPerBatch = (dir: string, names: ReadonlyArray<string>, keep:
       const header = bytes.subarray(offset, offset + BATCH_CHECKSUMMED_HEADER_BYTES)
       blake3Into(header, bytes.subarray(offset + BATCH_HEADER_BYTES, offset + batchBytes), checksum, 0)
     }
-    if (keep) kept.push(bytes)
   }
-  const millis = performance.now() - start
-  if (keep && kept.length !== names.length) throw new Error("a file's bytes were not kept")
-  return millis
+  return performance.now() - start
 }
 
 export const runRecovery = (
@@ -107,16 +95,13 @@ export const runRecovery = (
     const collect = (globalThis as { gc?: () => void }).gc ?? (() => {})
     let rawMillis = Number.POSITIVE_INFINITY
     let rawPerBatchMillis = Number.POSITIVE_INFINITY
-    let rawKeptPerBatchMillis = Number.POSITIVE_INFINITY
     let openMillis = Number.POSITIVE_INFINITY
     let retainedBytesPerEvent = 0
     for (let round = 0; round < ROUNDS; round++) {
       collect()
       rawMillis = Math.min(rawMillis, rawReadAndHash(dir, names))
       collect()
-      rawPerBatchMillis = Math.min(rawPerBatchMillis, rawReadAndHashPerBatch(dir, names, false))
-      collect()
-      rawKeptPerBatchMillis = Math.min(rawKeptPerBatchMillis, rawReadAndHashPerBatch(dir, names, true))
+      rawPerBatchMillis = Math.min(rawPerBatchMillis, rawReadAndHashPerBatch(dir, names))
       collect()
       const start = performance.now()
       yield* Effect.scoped(
@@ -135,7 +120,6 @@ export const runRecovery = (
       rawMillis,
       ratio: rawMillis / openMillis,
       rawPerBatchMillis,
-      rawKeptPerBatchMillis,
       retainedBytesPerEvent
     }
   })
