@@ -4,11 +4,12 @@
  *   node --expose-gc bench/freshMemory.ts [ROUNDS]
  *
  * Builds the 64 MiB log of bench (c), then per round reads its segment files twice from the page
- * cache, from a collected heap: into new buffers kept until all are read (as recovery's replay
- * keeps them, so each read lands in memory the process may not have used before), and into one
- * buffer reused for every file. Then it hashes each batch of both (BLAKE3, as recovery checks
- * them). On a VM whose host backs guest memory lazily, the first touch of a page costs far more
- * than the copy into it, and how much varies from round to round with what the host did since.
+ * cache, from a collected heap, hashing each batch of a file (BLAKE3, as recovery checks them)
+ * right after reading it: once into new buffers kept until all are read (as recovery's replay
+ * keeps them, so each read lands in memory the process may not have used before), once into one
+ * buffer reused for every file. The two differ only in the memory read into. On a VM whose host
+ * backs guest memory lazily, the first touch of a page costs far more than the copy into it, and
+ * how much varies from round to round with what the host did since.
  */
 import { closeSync, mkdtempSync, openSync, readdirSync, readSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -75,12 +76,18 @@ try {
   console.log("|---:|---:|---:|---:|---:|")
   for (let round = 1; round <= ROUNDS; round++) {
     collect()
-    let kept: Array<Uint8Array> = []
-    const readKept = timed(() => {
-      kept = paths.map((path) => readInto(path, new Uint8Array(SEGMENT_BYTES)))
-    })
-    const hashKept = timed(() => hashEachBatch(kept))
-    kept = []
+    const kept: Array<Uint8Array> = []
+    let readKept = 0
+    let hashKept = 0
+    for (const path of paths) {
+      let bytes: Uint8Array = reused
+      readKept += timed(() => {
+        bytes = readInto(path, new Uint8Array(SEGMENT_BYTES))
+      })
+      hashKept += timed(() => hashEachBatch([bytes]))
+      kept.push(bytes)
+    }
+    kept.length = 0
     collect()
     let readReused = 0
     let hashReused = 0
