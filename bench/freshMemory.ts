@@ -44,14 +44,12 @@ const readInto = (path: string, buffer: Uint8Array): Uint8Array => {
   }
 }
 
-const hashEachBatch = (files: ReadonlyArray<Uint8Array>): void => {
+const hashEachBatch = (bytes: Uint8Array): void => {
   const batchBytes = batchSizeBytes(100)
   const checksum = new Uint8Array(CHECKSUM_BYTES)
-  for (const bytes of files) {
-    for (let offset = 0; offset + batchBytes <= bytes.length; offset += batchBytes) {
-      const header = bytes.subarray(offset, offset + BATCH_CHECKSUMMED_HEADER_BYTES)
-      blake3Into(header, bytes.subarray(offset + BATCH_HEADER_BYTES, offset + batchBytes), checksum, 0)
-    }
+  for (let offset = 0; offset + batchBytes <= bytes.length; offset += batchBytes) {
+    const header = bytes.subarray(offset, offset + BATCH_CHECKSUMMED_HEADER_BYTES)
+    blake3Into(header, bytes.subarray(offset + BATCH_HEADER_BYTES, offset + batchBytes), checksum, 0)
   }
 }
 
@@ -59,6 +57,15 @@ const timed = (f: () => void): number => {
   const start = performance.now()
   f()
   return performance.now() - start
+}
+
+/** Reads the file into `buffer`, then hashes each batch: the milliseconds of each step. */
+const readThenHash = (path: string, buffer: Uint8Array): readonly [number, number] => {
+  let bytes = buffer
+  const readMillis = timed(() => {
+    bytes = readInto(path, buffer)
+  })
+  return [readMillis, timed(() => hashEachBatch(bytes))]
 }
 
 const dir = mkdtempSync(join(tmpdir(), "tidal-wal-fresh-"))
@@ -80,23 +87,20 @@ try {
     let readKept = 0
     let hashKept = 0
     for (const path of paths) {
-      let bytes: Uint8Array = reused
-      readKept += timed(() => {
-        bytes = readInto(path, new Uint8Array(SEGMENT_BYTES))
-      })
-      hashKept += timed(() => hashEachBatch([bytes]))
-      kept.push(bytes)
+      const buffer = new Uint8Array(SEGMENT_BYTES)
+      kept.push(buffer)
+      const [readMillis, hashMillis] = readThenHash(path, buffer)
+      readKept += readMillis
+      hashKept += hashMillis
     }
     kept.length = 0
     collect()
     let readReused = 0
     let hashReused = 0
     for (const path of paths) {
-      let bytes: Uint8Array = reused
-      readReused += timed(() => {
-        bytes = readInto(path, reused)
-      })
-      hashReused += timed(() => hashEachBatch([bytes]))
+      const [readMillis, hashMillis] = readThenHash(path, reused)
+      readReused += readMillis
+      hashReused += hashMillis
     }
     const cells = [readKept, hashKept, readReused, hashReused].map((millis) => millis.toFixed(1))
     console.log(`| ${round} | ${cells.join(" | ")} |`)

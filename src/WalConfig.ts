@@ -51,7 +51,7 @@ export const WalConfigLimits = {
   segmentMaxBytes: 1_073_741_824,
   /**
    * 65,536 events (a 1.3 MiB batch). Open preallocates per unit about 2.1 KB: nine staging
-   * buffers (`MAX_BATCHES_IN_FLIGHT + 1`) of 62 bytes an event, and a pending-keys table of
+   * buffers (`MAX_UNSYNCED_BATCHES + 1`) of 62 bytes an event, and a pending-keys table of
    * 36–72 slots an event at 24 bytes a slot. Measured: 2,127 bytes a unit, 140 MB at this bound
    * (2.1 GB at a million, which is why larger values never opened on a small host).
    */

@@ -132,8 +132,8 @@ describe("append, rotation and reopen", () => {
         yield* Effect.yieldNow
         written = yield* batchesWritten
       }
-      // Recovery's torn-tail window, not the pipeline's own constant: a deeper pipeline would leave
-      // damage after a power cut that recovery refuses (segment/logRule.ts, rule 2).
+      // Exactly recovery's torn-tail window: a deeper pipeline would leave damage after a power cut
+      // that recovery refuses (segment/logRule.ts, rule 2).
       assert.strictEqual(
         written,
         MAX_UNSYNCED_BATCHES,

@@ -15,8 +15,8 @@ import { assert, describe, it } from "@effect/vitest"
 import { Deferred, Effect, Fiber, FileSystem, Path } from "effect"
 import { IoError } from "../../src/index.ts"
 import { segmentName } from "../../src/internal/format/segmentName.ts"
+import { MAX_UNSYNCED_BATCHES } from "../../src/internal/segment/logRule.ts"
 import { makeSegmentAppender } from "../../src/internal/segment/SegmentAppender.ts"
-import { MAX_BATCHES_IN_FLIGHT } from "../../src/internal/writer/pipeline.ts"
 import { heldSyncFileSystem, SyncGate } from "../support/heldSyncFileSystem.ts"
 import { readSegments } from "../support/segments.ts"
 import { nodeLayer, tempDir } from "../support/wal.ts"
@@ -126,9 +126,9 @@ describe("pipeline: acknowledgement order", () => {
       })
   )
 
-  it.effect(`a batch beyond ${MAX_BATCHES_IN_FLIGHT} in flight waits for the oldest to settle`, () =>
+  it.effect(`a batch beyond ${MAX_UNSYNCED_BATCHES} in flight waits for the oldest to settle`, () =>
     Effect.gen(function* () {
-      const { harness, calls } = yield* stagedAndWritten(MAX_BATCHES_IN_FLIGHT)
+      const { harness, calls } = yield* stagedAndWritten(MAX_UNSYNCED_BATCHES)
       const extra = yield* Effect.forkChild(harness.stageBatch)
       yield* letFibersRun
       assert.isUndefined(extra.pollUnsafe(), "staged with the pipeline full")
@@ -137,7 +137,7 @@ describe("pipeline: acknowledgement order", () => {
       assert.isUndefined(extra.pollUnsafe(), "batch 2 settles only after batch 1")
       yield* Deferred.succeed(heldAt(calls, 0).sync, undefined)
       yield* Fiber.join(extra)
-      yield* runUntil("the extra batch's write started", () => calls.length === MAX_BATCHES_IN_FLIGHT + 1)
+      yield* runUntil("the extra batch's write started", () => calls.length === MAX_UNSYNCED_BATCHES + 1)
     })
   )
 })

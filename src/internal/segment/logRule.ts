@@ -24,7 +24,7 @@ import { inspectInChunk, type ScanProblem, type SegmentScan } from "./segmentSca
 
 /**
  * How many batches the writer may have written and not yet synced at once: the pipeline depth
- * (writer/pipeline.ts takes it from here), and the most a power cut can leave torn (rule 2).
+ * (the writer takes it from here: pipeline.ts, batchWriter.ts), and the most a power cut can leave torn (rule 2).
  * 8 measured best of 2, 4, 8, 16 before writes were coalesced; since, 16 gave about 7 % more
  * throughput at 1000 appenders, but it would also double the damage the default mode reads as a
  * torn tail and cuts (a flipped bit among the last 16 batches instead of 8), and a log written

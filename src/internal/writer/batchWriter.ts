@@ -10,8 +10,9 @@ import { Clock, Effect } from "effect"
 import type { ClosedError, IoError } from "../../WalError.ts"
 import type { DedupWindowShape } from "../dedup/DedupWindow.ts"
 import { PendingKeys } from "../dedup/PendingKeys.ts"
+import { MAX_UNSYNCED_BATCHES } from "../segment/logRule.ts"
 import type { SegmentAppender } from "../segment/SegmentAppender.ts"
-import { MAX_BATCHES_IN_FLIGHT, makePipeline } from "./pipeline.ts"
+import { makePipeline } from "./pipeline.ts"
 import { type AppendMany, type AppendOne, reject } from "./requests.ts"
 import type { SettleContext } from "./settling.ts"
 import { addOne, addRange, forEachOwner, makeStaging, type Staging, stageBatch } from "./staging.ts"
@@ -59,10 +60,10 @@ export interface BatchWriterOptions {
 
 export const makeBatchWriter = (options: BatchWriterOptions): BatchWriter => {
   const { batchMaxEvents, dedup, lifecycle } = options
-  const stagings = Array.from({ length: MAX_BATCHES_IN_FLIGHT + 1 }, () => makeStaging(batchMaxEvents))
+  const stagings = Array.from({ length: MAX_UNSYNCED_BATCHES + 1 }, () => makeStaging(batchMaxEvents))
   let current = stagings[0] as Staging
   /** Keys of the batch being staged and those in flight: repeats of them are duplicates too. */
-  const pending = new PendingKeys((MAX_BATCHES_IN_FLIGHT + 1) * batchMaxEvents)
+  const pending = new PendingKeys((MAX_UNSYNCED_BATCHES + 1) * batchMaxEvents)
   let nextBatchNumber = 1
   const pipeline = makePipeline({
     appender: options.appender,
@@ -113,7 +114,7 @@ export const makeBatchWriter = (options: BatchWriterOptions): BatchWriter => {
       pipeline.awaitRoom,
       Effect.flatMap(Clock.currentTimeNanos, (nowNanos) => {
         const staging = current
-        // A free buffer always exists: MAX_BATCHES_IN_FLIGHT + 1 of them, and room for one more flight.
+        // A free buffer always exists: MAX_UNSYNCED_BATCHES + 1 of them, and room for one more flight.
         current = stagings.find((s) => s !== staging && !pipeline.holds(s)) ?? staging
         return stageAndLaunch(staging, nowNanos)
       })

@@ -1,5 +1,8 @@
 /**
- * The in-flight pipeline: up to `MAX_BATCHES_IN_FLIGHT` staged batches on their way to disk.
+ * The in-flight pipeline: up to `MAX_UNSYNCED_BATCHES` staged batches on their way to disk. The
+ * bound is recovery's torn-tail window (segment/logRule.ts, rule 2), so the writer uses that
+ * constant rather than one of its own: a deeper pipeline would leave, after a power cut, damage
+ * the default mode refuses as corruption.
  *
  * Writes go out strictly in order (each waits for the previous write to return), but a batch's
  * sync may start while earlier syncs are still running — the disk then commits them together,
@@ -12,7 +15,7 @@
  * every batch launched behind it — they are all waiting for that turn — as one buffer with one
  * sync: under load writes queue up behind each other and their syncs, and a group of about four
  * costs one thread-pool round trip each way instead of four. The bytes, their order and the bound
- * of `MAX_BATCHES_IN_FLIGHT` unsynced batches are the same; each batch still settles in order.
+ * of `MAX_UNSYNCED_BATCHES` unsynced batches are the same; each batch still settles in order.
  *
  * Each batch's I/O runs on a fiber of its own, held by its flight until the batch settles;
  * `interruptInFlight`, a finalizer of the writer's scope, interrupts those still running, so none
@@ -27,14 +30,6 @@ import { MAX_UNSYNCED_BATCHES } from "../segment/logRule.ts"
 import type { SegmentAppender } from "../segment/SegmentAppender.ts"
 import { type SettleContext, settleDurable, settleFailed } from "./settling.ts"
 import type { Staging } from "./staging.ts"
-
-/**
- * How many batches may be written and not yet synced at once. It is recovery's torn-tail window
- * too (segment/logRule.ts, rule 2): a deeper pipeline than recovery allows for would leave, after
- * a power cut, damage the default mode refuses as corruption; so the writer takes recovery's bound
- * rather than a number of its own.
- */
-export const MAX_BATCHES_IN_FLIGHT = MAX_UNSYNCED_BATCHES
 
 /** A batch on its way to disk: written (in order), then synced; `exit` once its sync finished. */
 interface Flight {
@@ -181,7 +176,7 @@ export const makePipeline = (options: PipelineOptions): Pipeline => {
 
   return {
     launch,
-    awaitRoom: room.waitUntil(() => flights.length < MAX_BATCHES_IN_FLIGHT),
+    awaitRoom: room.waitUntil(() => flights.length < MAX_UNSYNCED_BATCHES),
     drain: room.waitUntil(() => flights.length === 0),
     holds: (staging) => flights.some((flight) => flight.staging === staging),
     inFlight: () => flights.map((flight) => flight.staging),
